@@ -1,0 +1,98 @@
+// Public-key cryptography: RSA (2048-4096 bits generated; PKCS#1 v1.5, PSS,
+// OAEP), ECDSA and ECDH on P-256/P-384, Ed25519. Keys are immutable handles
+// to OpenSSL keys; copying one shares the handle, not the secret. All
+// methods are thread-safe.
+//
+// Errors: InvalidArgument for malformed input or unsupported parameters,
+// DataLoss when a signature does not verify or a ciphertext does not decrypt.
+#ifndef COFFER_CRYPTO_ASYMMETRIC_H_
+#define COFFER_CRYPTO_ASYMMETRIC_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "base/bytes.h"
+#include "crypto/hash.h"
+#include "crypto/secret_bytes.h"
+
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY
+
+namespace coffer::crypto {
+
+enum class KeyAlgorithm { kRsa, kEcP256, kEcP384, kEd25519 };
+
+enum class SignatureAlgorithm {
+  kRsaPkcs1v15,
+  kRsaPss,      // MGF1 with the same hash as the message
+  kEcdsaDer,    // X9.62 DER-encoded (r, s)
+  kEcdsaP1363,  // r || s, each the curve's size (PKCS#11 CKM_ECDSA)
+  kEd25519,     // pure Ed25519; `hash` is ignored
+};
+
+struct SignatureParams {
+  SignatureAlgorithm algorithm = SignatureAlgorithm::kEcdsaDer;
+  HashAlg hash = HashAlg::kSha256;
+  int pss_salt_size = -1;  // -1: the digest's length
+};
+
+class PublicKey {
+ public:
+  // X.509 SubjectPublicKeyInfo, DER or PEM.
+  static absl::StatusOr<PublicKey> FromDer(ByteView der);
+  static absl::StatusOr<PublicKey> FromPem(std::string_view pem);
+  absl::StatusOr<Bytes> ToDer() const;
+  absl::StatusOr<std::string> ToPem() const;
+
+  KeyAlgorithm algorithm() const { return algorithm_; }
+  int bits() const;
+
+  // OK if `signature` is valid for `message`; DataLoss if not.
+  absl::Status Verify(const SignatureParams& params, ByteView message,
+                      ByteView signature) const;
+  // RSA-OAEP with MGF1 over `hash`.
+  absl::StatusOr<Bytes> EncryptOaep(HashAlg hash, ByteView plaintext,
+                                    ByteView label = {}) const;
+
+ private:
+  friend class PrivateKey;
+  PublicKey(std::shared_ptr<evp_pkey_st> key, KeyAlgorithm algorithm)
+      : key_(std::move(key)), algorithm_(algorithm) {}
+  std::shared_ptr<evp_pkey_st> key_;
+  KeyAlgorithm algorithm_;
+};
+
+class PrivateKey {
+ public:
+  // `rsa_bits` (2048..4096, a multiple of 8) is used only for kRsa.
+  static absl::StatusOr<PrivateKey> Generate(KeyAlgorithm algorithm,
+                                             int rsa_bits = 2048);
+  // PKCS#8 PrivateKeyInfo, DER or PEM (unencrypted).
+  static absl::StatusOr<PrivateKey> FromPkcs8Der(const SecretBytes& der);
+  static absl::StatusOr<PrivateKey> FromPem(const SecretBytes& pem);
+  absl::StatusOr<SecretBytes> ToPkcs8Der() const;
+
+  KeyAlgorithm algorithm() const { return algorithm_; }
+  int bits() const;
+  PublicKey public_key() const;
+
+  absl::StatusOr<Bytes> Sign(const SignatureParams& params,
+                             ByteView message) const;
+  absl::StatusOr<SecretBytes> DecryptOaep(HashAlg hash, ByteView ciphertext,
+                                          ByteView label = {}) const;
+  // ECDH on the same curve: the shared x-coordinate (PKCS#11 CKD_NULL).
+  absl::StatusOr<SecretBytes> DeriveEcdh(const PublicKey& peer) const;
+
+ private:
+  PrivateKey(std::shared_ptr<evp_pkey_st> key, KeyAlgorithm algorithm)
+      : key_(std::move(key)), algorithm_(algorithm) {}
+  static absl::StatusOr<PrivateKey> Adopt(evp_pkey_st* key);
+  std::shared_ptr<evp_pkey_st> key_;
+  KeyAlgorithm algorithm_;
+};
+
+}  // namespace coffer::crypto
+
+#endif  // COFFER_CRYPTO_ASYMMETRIC_H_

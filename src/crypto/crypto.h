@@ -1,0 +1,31 @@
+// The crypto module: Coffer's only door to OpenSSL 3. Nothing outside
+// src/crypto includes an OpenSSL header.
+//
+//   secret_bytes.h  SecretBytes, ConstantTimeEquals, secure memory, no cores
+//   random.h        RandomSource, SystemRandom (OpenSSL DRBG)
+//   hash.h          SHA-1/SHA-2 digests
+//   mac.h           HMAC
+//   key_wrap.h      AES-KW / AES-KWP (SP 800-38F)
+//   kdf.h           SP 800-108 counter-mode KDF (KBKDF)
+//   aead.h          AES-GCM
+//   asymmetric.h    RSA, ECDSA, ECDH, Ed25519, OAEP; key import/export
+//   self_test.h     power-on known-answer tests
+//
+// Error conventions for every function here: InvalidArgument for malformed
+// input or unsupported sizes; DataLoss when authenticated data fails its
+// check (tag, unwrap integrity, signature); Internal when OpenSSL fails for
+// a reason the caller cannot fix. Messages never contain secret bytes.
+#ifndef COFFER_CRYPTO_CRYPTO_H_
+#define COFFER_CRYPTO_CRYPTO_H_
+
+#include "crypto/aead.h"
+#include "crypto/asymmetric.h"
+#include "crypto/hash.h"
+#include "crypto/kdf.h"
+#include "crypto/key_wrap.h"
+#include "crypto/mac.h"
+#include "crypto/random.h"
+#include "crypto/secret_bytes.h"
+#include "crypto/self_test.h"
+
+#endif  // COFFER_CRYPTO_CRYPTO_H_
