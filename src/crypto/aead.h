@@ -16,7 +16,7 @@ class AesGcm {
  public:
   static constexpr size_t kIvSize = 12;   // what Seal() generates
   static constexpr size_t kTagSize = 16;  // what Seal() appends
-  static constexpr size_t kMaxIvSize = 256;  // as PKCS#11 CK_GCM_PARAMS
+  static constexpr size_t kMaxIvSize = 128;  // OpenSSL's GCM limit
 
   // InvalidArgument unless `key` is 16, 24 or 32 bytes.
   static absl::StatusOr<AesGcm> Create(SecretBytes key);
