@@ -31,17 +31,16 @@ std::string HexEncode(ByteView bytes) {
 
 absl::StatusOr<Bytes> HexDecode(std::string_view hex) {
   if (hex.size() % 2 != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("hex string has an odd number of digits (", hex.size(),
-                     ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "hex string has an odd number of digits (", hex.size(), ")"));
   }
   Bytes out(hex.size() / 2);
   for (size_t i = 0; i < out.size(); ++i) {
     int hi = HexDigitValue(hex[2 * i]);
     int lo = HexDigitValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "not a hex digit at offset ", 2 * i + (hi < 0 ? 0 : 1)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("not a hex digit at offset ", 2 * i + (hi < 0 ? 0 : 1)));
     }
     out[i] = static_cast<uint8_t>((hi << 4) | lo);
   }

@@ -12,18 +12,18 @@
 #define COFFER_INTERNAL_CONCAT(a, b) COFFER_INTERNAL_CONCAT_(a, b)
 
 // Returns from the enclosing function if `expr` yields a non-OK status.
-#define COFFER_RETURN_IF_ERROR(expr)                  \
-  do {                                                \
-    if (::absl::Status coffer_status_ = (expr);       \
-        !coffer_status_.ok()) [[unlikely]] {          \
-      return coffer_status_;                          \
-    }                                                 \
+#define COFFER_RETURN_IF_ERROR(expr)                                  \
+  do {                                                                \
+    if (::absl::Status coffer_status_ = (expr); !coffer_status_.ok()) \
+        [[unlikely]] {                                                \
+      return coffer_status_;                                          \
+    }                                                                 \
   } while (false)
 
 // `COFFER_ASSIGN_OR_RETURN(auto x, MakeX());` declares or assigns `x` from a
 // StatusOr, or returns its error from the enclosing function.
-#define COFFER_ASSIGN_OR_RETURN(lhs, rexpr)                                   \
-  COFFER_INTERNAL_ASSIGN_OR_RETURN(                                           \
+#define COFFER_ASSIGN_OR_RETURN(lhs, rexpr) \
+  COFFER_INTERNAL_ASSIGN_OR_RETURN(         \
       COFFER_INTERNAL_CONCAT(coffer_statusor_, __LINE__), lhs, rexpr)
 
 #define COFFER_INTERNAL_ASSIGN_OR_RETURN(tmp, lhs, rexpr) \

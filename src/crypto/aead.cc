@@ -25,9 +25,9 @@ const char* GcmName(size_t key_size) {
 
 absl::Status CheckSizes(size_t iv_size, size_t tag_size) {
   if (iv_size == 0 || iv_size > AesGcm::kMaxIvSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("AES-GCM IV must be 1 to ", AesGcm::kMaxIvSize,
-                     " bytes; got ", iv_size));
+    return absl::InvalidArgumentError(absl::StrCat("AES-GCM IV must be 1 to ",
+                                                   AesGcm::kMaxIvSize,
+                                                   " bytes; got ", iv_size));
   }
   if (tag_size != 4 && tag_size != 8 && (tag_size < 12 || tag_size > 16)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -48,18 +48,17 @@ absl::StatusOr<internal::CipherCtxPtr> StartGcm(const EVP_CIPHER* cipher,
   // the second init then passes no cipher so the length is kept.
   const bool custom_iv = iv.size() != AesGcm::kIvSize;
   if (custom_iv &&
-      (EVP_CipherInit_ex2(ctx.get(), cipher, nullptr, nullptr, enc,
-                          nullptr) != 1 ||
+      (EVP_CipherInit_ex2(ctx.get(), cipher, nullptr, nullptr, enc, nullptr) !=
+           1 ||
        EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN,
                            static_cast<int>(iv.size()), nullptr) != 1)) {
     return OpenSslError("AES-GCM IV length");
   }
   if (EVP_CipherInit_ex2(ctx.get(), custom_iv ? nullptr : cipher, key.data(),
                          iv.data(), enc, nullptr) != 1 ||
-      (!aad.empty() &&
-       (!internal::FitsInt(aad.size()) ||
-        EVP_CipherUpdate(ctx.get(), nullptr, &len, aad.data(),
-                         static_cast<int>(aad.size())) != 1))) {
+      (!aad.empty() && (!internal::FitsInt(aad.size()) ||
+                        EVP_CipherUpdate(ctx.get(), nullptr, &len, aad.data(),
+                                         static_cast<int>(aad.size())) != 1))) {
     return OpenSslError("AES-GCM init");
   }
   return ctx;
@@ -152,9 +151,9 @@ absl::StatusOr<Bytes> AesGcm::Seal(ByteView plaintext, ByteView aad,
 
 absl::StatusOr<SecretBytes> AesGcm::Open(ByteView sealed, ByteView aad) const {
   if (sealed.size() < kIvSize + kTagSize) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "sealed AES-GCM data must be at least ", kIvSize + kTagSize,
-        " bytes; got ", sealed.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("sealed AES-GCM data must be at least ",
+                     kIvSize + kTagSize, " bytes; got ", sealed.size()));
   }
   return DecryptWithIv(sealed.first(kIvSize), sealed.subspan(kIvSize), aad,
                        kTagSize);

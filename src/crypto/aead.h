@@ -14,8 +14,8 @@ namespace coffer::crypto {
 
 class AesGcm {
  public:
-  static constexpr size_t kIvSize = 12;   // what Seal() generates
-  static constexpr size_t kTagSize = 16;  // what Seal() appends
+  static constexpr size_t kIvSize = 12;      // what Seal() generates
+  static constexpr size_t kTagSize = 16;     // what Seal() appends
   static constexpr size_t kMaxIvSize = 128;  // OpenSSL's GCM limit
 
   // InvalidArgument unless `key` is 16, 24 or 32 bytes.

@@ -47,9 +47,9 @@ absl::StatusOr<KeyAlgorithm> Classify(EVP_PKEY* key) {
   if (EVP_PKEY_is_a(key, "RSA")) {
     const int bits = EVP_PKEY_get_bits(key);
     if (bits < kMinRsaBits || bits > kMaxRsaImportBits) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "RSA keys must have ", kMinRsaBits, " to ", kMaxRsaImportBits,
-          " bits; this one has ", bits));
+      return absl::InvalidArgumentError(
+          absl::StrCat("RSA keys must have ", kMinRsaBits, " to ",
+                       kMaxRsaImportBits, " bits; this one has ", bits));
     }
     return KeyAlgorithm::kRsa;
   }
@@ -97,8 +97,9 @@ absl::Status CheckSchemeFitsKey(const SignatureParams& params,
 }
 
 // Creates a digest-sign/verify context for `params` over `key`.
-absl::StatusOr<internal::MdCtxPtr> StartSignature(
-    EVP_PKEY* key, const SignatureParams& params, bool sign) {
+absl::StatusOr<internal::MdCtxPtr> StartSignature(EVP_PKEY* key,
+                                                  const SignatureParams& params,
+                                                  bool sign) {
   internal::MdCtxPtr mctx(EVP_MD_CTX_new());
   if (mctx == nullptr) return OpenSslError("EVP_MD_CTX_new");
   const EVP_MD* md = params.algorithm == SignatureAlgorithm::kEd25519
@@ -114,8 +115,8 @@ absl::StatusOr<internal::MdCtxPtr> StartSignature(
     return OpenSslError("RSA PKCS#1 v1.5 padding");
   }
   if (params.algorithm == SignatureAlgorithm::kRsaPss) {
-    const int salt =
-        params.pss_salt_size < 0 ? RSA_PSS_SALTLEN_DIGEST : params.pss_salt_size;
+    const int salt = params.pss_salt_size < 0 ? RSA_PSS_SALTLEN_DIGEST
+                                              : params.pss_salt_size;
     if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt) != 1) {
@@ -141,8 +142,9 @@ absl::StatusOr<PkeyCtxPtr> StartOaep(EVP_PKEY* key, HashAlg hash,
   if (!label.empty()) {
     // OpenSSL takes ownership of the label buffer.
     void* copy = OPENSSL_memdup(label.data(), label.size());
-    if (copy == nullptr || EVP_PKEY_CTX_set0_rsa_oaep_label(
-                               ctx.get(), copy, static_cast<int>(label.size())) != 1) {
+    if (copy == nullptr ||
+        EVP_PKEY_CTX_set0_rsa_oaep_label(ctx.get(), copy,
+                                         static_cast<int>(label.size())) != 1) {
       OPENSSL_free(copy);
       return OpenSslError("RSA-OAEP label");
     }
@@ -287,7 +289,8 @@ absl::StatusOr<PrivateKey> PrivateKey::Generate(KeyAlgorithm algorithm,
 absl::StatusOr<PrivateKey> PrivateKey::FromPkcs8Der(const SecretBytes& der) {
   ByteView bytes = der.ExposeSecret();
   const unsigned char* p = bytes.data();
-  P8Ptr p8(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(bytes.size())));
+  P8Ptr p8(
+      d2i_PKCS8_PRIV_KEY_INFO(nullptr, &p, static_cast<long>(bytes.size())));
   EVP_PKEY* key = p8 != nullptr && p == bytes.data() + bytes.size()
                       ? EVP_PKCS82PKEY(p8.get())
                       : nullptr;
@@ -383,8 +386,7 @@ absl::StatusOr<SecretBytes> PrivateKey::DeriveEcdh(
     return absl::InvalidArgumentError("ECDH needs an EC P-256 or P-384 key");
   }
   if (peer.algorithm() != algorithm_) {
-    return absl::InvalidArgumentError(
-        "ECDH peer key is not on the same curve");
+    return absl::InvalidArgumentError("ECDH peer key is not on the same curve");
   }
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
   size_t len = 0;
@@ -394,8 +396,7 @@ absl::StatusOr<SecretBytes> PrivateKey::DeriveEcdh(
     return OpenSslError("ECDH");
   }
   SecretBytes out(len);
-  if (EVP_PKEY_derive(ctx.get(), out.ExposeSecretMutable().data(), &len) !=
-      1) {
+  if (EVP_PKEY_derive(ctx.get(), out.ExposeSecretMutable().data(), &len) != 1) {
     return OpenSslError("ECDH derive");
   }
   out.Truncate(len);

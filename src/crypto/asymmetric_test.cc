@@ -70,20 +70,28 @@ TEST_P(SignatureTest, SignsVerifiesAndRejectsChanges) {
 INSTANTIATE_TEST_SUITE_P(
     Schemes, SignatureTest,
     ::testing::Values(
-        SchemeCase{KeyAlgorithm::kRsa, 2048,
+        SchemeCase{KeyAlgorithm::kRsa,
+                   2048,
                    {SignatureAlgorithm::kRsaPkcs1v15, HashAlg::kSha256},
                    256},
-        SchemeCase{KeyAlgorithm::kRsa, 3072,
+        SchemeCase{KeyAlgorithm::kRsa,
+                   3072,
                    {SignatureAlgorithm::kRsaPss, HashAlg::kSha384},
                    384},
-        SchemeCase{KeyAlgorithm::kEcP256, 0,
-                   {SignatureAlgorithm::kEcdsaDer, HashAlg::kSha256}, 0},
-        SchemeCase{KeyAlgorithm::kEcP256, 0,
-                   {SignatureAlgorithm::kEcdsaP1363, HashAlg::kSha256}, 64},
-        SchemeCase{KeyAlgorithm::kEcP384, 0,
-                   {SignatureAlgorithm::kEcdsaP1363, HashAlg::kSha384}, 96},
-        SchemeCase{KeyAlgorithm::kEd25519, 0,
-                   {SignatureAlgorithm::kEd25519}, 64}));
+        SchemeCase{KeyAlgorithm::kEcP256,
+                   0,
+                   {SignatureAlgorithm::kEcdsaDer, HashAlg::kSha256},
+                   0},
+        SchemeCase{KeyAlgorithm::kEcP256,
+                   0,
+                   {SignatureAlgorithm::kEcdsaP1363, HashAlg::kSha256},
+                   64},
+        SchemeCase{KeyAlgorithm::kEcP384,
+                   0,
+                   {SignatureAlgorithm::kEcdsaP1363, HashAlg::kSha384},
+                   96},
+        SchemeCase{
+            KeyAlgorithm::kEd25519, 0, {SignatureAlgorithm::kEd25519}, 64}));
 
 TEST(AsymmetricTest, SchemeMustMatchKey) {
   auto ec = PrivateKey::Generate(KeyAlgorithm::kEcP256);

@@ -42,8 +42,7 @@ absl::StatusOr<PrfNames> NamesFor(KbkdfPrf prf, size_t key_size) {
           return PrfNames{"CMAC", nullptr, "AES-256-CBC"};
       }
       return absl::InvalidArgumentError(absl::StrCat(
-          "KBKDF with CMAC-AES needs a 16, 24 or 32-byte key; got ",
-          key_size));
+          "KBKDF with CMAC-AES needs a 16, 24 or 32-byte key; got ", key_size));
   }
   return absl::InvalidArgumentError("unknown KBKDF PRF");
 }
@@ -59,9 +58,8 @@ void* Mutable(ByteView bytes) {
 
 }  // namespace
 
-absl::StatusOr<SecretBytes> KbkdfCounter(const SecretBytes& key,
-                                         ByteView label, ByteView context,
-                                         size_t out_size,
+absl::StatusOr<SecretBytes> KbkdfCounter(const SecretBytes& key, ByteView label,
+                                         ByteView context, size_t out_size,
                                          const KbkdfOptions& options) {
   if (key.empty()) return absl::InvalidArgumentError("KBKDF key is empty");
   if (out_size == 0 || out_size > kMaxOutput) {
@@ -92,12 +90,12 @@ absl::StatusOr<SecretBytes> KbkdfCounter(const SecretBytes& key,
     *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_CIPHER,
                                             Mutable(names->cipher), 0);
   }
-  *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
-                                           Mutable(k), k.size());
-  *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
-                                           Mutable(label), label.size());
-  *p++ = OSSL_PARAM_construct_octet_string(
-      OSSL_KDF_PARAM_INFO, Mutable(context), context.size());
+  *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, Mutable(k),
+                                           k.size());
+  *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, Mutable(label),
+                                           label.size());
+  *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+                                           Mutable(context), context.size());
   *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_KBKDF_USE_L, &use_l);
   *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_KBKDF_USE_SEPARATOR,
                                   &use_separator);

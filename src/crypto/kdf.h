@@ -32,9 +32,8 @@ struct KbkdfOptions {
 
 // Derives `out_size` bytes (1 to 1 MiB). InvalidArgument for an empty key,
 // a CMAC key that is not 16/24/32 bytes or an out-of-range size.
-absl::StatusOr<SecretBytes> KbkdfCounter(const SecretBytes& key,
-                                         ByteView label, ByteView context,
-                                         size_t out_size,
+absl::StatusOr<SecretBytes> KbkdfCounter(const SecretBytes& key, ByteView label,
+                                         ByteView context, size_t out_size,
                                          const KbkdfOptions& options = {});
 
 }  // namespace coffer::crypto

@@ -49,9 +49,11 @@ absl::Status CheckUnwrapInput(KeyWrapMode mode, size_t n) {
   const size_t min = mode == KeyWrapMode::kKw ? 3 * kBlock : 2 * kBlock;
   if (n < min || n % kBlock != 0 ||
       n > AesKeyWrap::kMaxInputSize + 2 * kBlock) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        ModeName(mode), " wrapped data must be a multiple of 8 bytes, at "
-        "least ", min, "; got ", n));
+    return absl::InvalidArgumentError(
+        absl::StrCat(ModeName(mode),
+                     " wrapped data must be a multiple of 8 bytes, at "
+                     "least ",
+                     min, "; got ", n));
   }
   return absl::OkStatus();
 }
@@ -115,16 +117,17 @@ absl::StatusOr<SecretBytes> AesKeyWrap::Unwrap(ByteView wrapped) const {
     return s;
   }
   SecretBytes out(wrapped.size());
-  absl::StatusOr<size_t> n = RunCipher(cipher_, kek_.ExposeSecret(), false,
-                                       wrapped, out.ExposeSecretMutable().data());
+  absl::StatusOr<size_t> n =
+      RunCipher(cipher_, kek_.ExposeSecret(), false, wrapped,
+                out.ExposeSecretMutable().data());
   if (!n.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        ModeName(mode_), " unwrap failed its integrity check: the data was "
-        "modified or truncated, or the key is wrong"));
+    return absl::DataLossError(
+        absl::StrCat(ModeName(mode_),
+                     " unwrap failed its integrity check: the data was "
+                     "modified or truncated, or the key is wrong"));
   }
   out.Truncate(*n);
   return out;
 }
 
 }  // namespace coffer::crypto
-

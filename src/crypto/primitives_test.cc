@@ -92,8 +92,8 @@ TEST(KbkdfTest, OutputDependsOnEveryInputAndLength) {
   SecretBytes key = Key(32);
   const Bytes l = {1}, c = {2};
   auto base = KbkdfCounter(key, l, c, 32).value();
-  EXPECT_FALSE(ConstantTimeEquals(
-      base.ExposeSecret(), KbkdfCounter(key, c, l, 32)->ExposeSecret()));
+  EXPECT_FALSE(ConstantTimeEquals(base.ExposeSecret(),
+                                  KbkdfCounter(key, c, l, 32)->ExposeSecret()));
   // [L] is part of the input: a shorter output is not a prefix.
   auto shorter = KbkdfCounter(key, l, c, 16).value();
   EXPECT_FALSE(ConstantTimeEquals(shorter.ExposeSecret(),

@@ -33,7 +33,8 @@ void FreeSecret(uint8_t* p, size_t size) {
 
 }  // namespace
 
-SecretBytes::SecretBytes(size_t size) : data_(AllocateSecret(size)), size_(size) {
+SecretBytes::SecretBytes(size_t size)
+    : data_(AllocateSecret(size)), size_(size) {
   if (size_ > 0) std::memset(data_, 0, size_);
 }
 

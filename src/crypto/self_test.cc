@@ -18,7 +18,9 @@ namespace {
 // Vectors are written as hex so they can be checked against their sources
 // at a glance. A typo here is caught: every KAT must pass in CI.
 Bytes Hex(std::string_view hex) { return HexDecode(hex).value(); }
-SecretBytes SecretHex(std::string_view hex) { return SecretBytes::CopyOf(Hex(hex)); }
+SecretBytes SecretHex(std::string_view hex) {
+  return SecretBytes::CopyOf(Hex(hex));
+}
 
 absl::Status Expect(ByteView got, std::string_view want_hex) {
   if (!ConstantTimeEquals(got, Hex(want_hex))) {
@@ -93,8 +95,8 @@ absl::Status GcmKat() {
 
 // RFC 4231 test case 2.
 absl::Status HmacKat(HashAlg hash, std::string_view want) {
-  COFFER_ASSIGN_OR_RETURN(Hmac mac,
-                          Hmac::Create(hash, SecretBytes::CopyOf(AsBytes("Jefe"))));
+  COFFER_ASSIGN_OR_RETURN(
+      Hmac mac, Hmac::Create(hash, SecretBytes::CopyOf(AsBytes("Jefe"))));
   COFFER_ASSIGN_OR_RETURN(Bytes tag,
                           mac.Compute(AsBytes("what do ya want for nothing?")));
   return Expect(tag, want);
@@ -147,8 +149,10 @@ absl::Status OaepPct() {
 }
 
 absl::Status EcdhPct() {
-  COFFER_ASSIGN_OR_RETURN(PrivateKey a, PrivateKey::Generate(KeyAlgorithm::kEcP256));
-  COFFER_ASSIGN_OR_RETURN(PrivateKey b, PrivateKey::Generate(KeyAlgorithm::kEcP256));
+  COFFER_ASSIGN_OR_RETURN(PrivateKey a,
+                          PrivateKey::Generate(KeyAlgorithm::kEcP256));
+  COFFER_ASSIGN_OR_RETURN(PrivateKey b,
+                          PrivateKey::Generate(KeyAlgorithm::kEcP256));
   COFFER_ASSIGN_OR_RETURN(SecretBytes ab, a.DeriveEcdh(b.public_key()));
   COFFER_ASSIGN_OR_RETURN(SecretBytes ba, b.DeriveEcdh(a.public_key()));
   if (!ConstantTimeEquals(ab.ExposeSecret(), ba.ExposeSecret())) {
@@ -231,9 +235,9 @@ std::vector<SelfTestResult> RunSelfTests() {
 absl::Status SelfTestsPass() {
   for (const SelfTestResult& result : RunSelfTests()) {
     if (!result.status.ok()) {
-      return absl::InternalError(absl::StrCat("crypto self-test failed: ",
-                                              result.name, ": ",
-                                              result.status.message()));
+      return absl::InternalError(
+          absl::StrCat("crypto self-test failed: ", result.name, ": ",
+                       result.status.message()));
     }
   }
   return absl::OkStatus();

@@ -7,9 +7,9 @@
 
 #include <climits>
 #include <memory>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "base/bytes.h"
 #include "crypto/hash.h"
 

@@ -16,9 +16,9 @@ using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 
 absl::StatusOr<Bytes> EcdsaP1363ToDer(ByteView p1363, size_t field_size) {
   if (p1363.size() != 2 * field_size) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "ECDSA r||s signature must be ", 2 * field_size, " bytes; got ",
-        p1363.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("ECDSA r||s signature must be ", 2 * field_size,
+                     " bytes; got ", p1363.size()));
   }
   const int n = static_cast<int>(field_size);
   BnPtr r(BN_bin2bn(p1363.data(), n, nullptr));
