@@ -11,7 +11,7 @@
 //   acceptable  may go either way and is only counted;
 // and a wrong output or an undocumented error code fails whatever the
 // result. A valid case using a parameter our API deliberately lacks (a GCM
-// IV outside 1..256 bytes) is counted as unsupported.
+// IV outside 1..AesGcm::kMaxIvSize bytes) is counted as unsupported.
 #include <array>
 #include <cstdio>
 #include <optional>
@@ -26,7 +26,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/bytes.h"
-#include "base/status.h"
 #include "crypto/aead.h"
 #include "crypto/asymmetric.h"
 #include "crypto/hash.h"
