@@ -17,6 +17,8 @@ case "$flavour" in
   *) echo "build.sh: unknown flavour '$flavour' (release|test|asan)" >&2; exit 2 ;;
 esac
 
+# ccache: share hits between clones of the tree (CI builds a fresh clone).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 # Two cores: two compile jobs keep memory and the machine responsive.
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
 cmake -S . -B "build/$flavour" -G Ninja "${args[@]}" >/dev/null
