@@ -5,7 +5,7 @@
 namespace coffer {
 namespace {
 
-void PutBigEndian(coffer::Bytes& out, uint64_t value, int width) {
+void PutBigEndian(ZeroizingBuffer& out, uint64_t value, int width) {
   for (int shift = 8 * (width - 1); shift >= 0; shift -= 8) {
     out.push_back(static_cast<uint8_t>(value >> shift));
   }
@@ -42,7 +42,7 @@ TlvWriter& TlvWriter::Bool(uint16_t tag, bool value) {
   return Bytes(tag, ByteView(&b, 1));
 }
 
-coffer::Bytes TlvWriter::Finish() { return std::move(out_); }
+ZeroizingBuffer TlvWriter::Finish() { return std::move(out_); }
 
 absl::StatusOr<TlvReader> TlvReader::Parse(ByteView encoded) {
   TlvReader reader;

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/bytes.h"
+#include "base/zeroizing_allocator.h"
 
 namespace coffer {
 
@@ -27,13 +28,13 @@ class TlvWriter {
   TlvWriter& String(uint16_t tag, std::string_view value);
   TlvWriter& U64(uint16_t tag, uint64_t value);
   TlvWriter& Bool(uint16_t tag, bool value);
-  // Takes the encoding, leaving the writer empty.
-  coffer::Bytes Finish();
-  // Appends the encoding to `out` (for callers that seal it in place).
-  const coffer::Bytes& data() const { return out_; }
+  // Takes the encoding, leaving the writer empty. The buffer wipes itself
+  // when freed, so records holding secrets leave no copies behind.
+  ZeroizingBuffer Finish();
+  ByteView view() const { return out_; }
 
  private:
-  coffer::Bytes out_;
+  ZeroizingBuffer out_;
 };
 
 // Parses a whole encoding up front; field accessors then look up by tag.

@@ -12,13 +12,13 @@ using ::coffer::testing::StatusIs;
 using Code = absl::StatusCode;
 
 TEST(TlvTest, RoundTripsEveryType) {
-  Bytes encoded = TlvWriter()
-                      .String(1, "alice")
-                      .U64(2, 0x0102030405060708)
-                      .Bool(3, true)
-                      .Bytes(4, Bytes{0xde, 0xad})
-                      .Bytes(5, {})
-                      .Finish();
+  ZeroizingBuffer encoded = TlvWriter()
+                                .String(1, "alice")
+                                .U64(2, 0x0102030405060708)
+                                .Bool(3, true)
+                                .Bytes(4, Bytes{0xde, 0xad})
+                                .Bytes(5, {})
+                                .Finish();
   auto reader = TlvReader::Parse(encoded);
   ASSERT_THAT(reader, IsOk());
   EXPECT_EQ(*reader->GetString(1), "alice");
@@ -32,20 +32,20 @@ TEST(TlvTest, RoundTripsEveryType) {
 }
 
 TEST(TlvTest, EncodingIsExact) {
-  EXPECT_EQ(HexEncode(TlvWriter().Bool(0x0102, false).Finish()),
+  EXPECT_EQ(HexEncode(TlvWriter().Bool(0x0102, false).view()),
             "01020000000100");
 }
 
 TEST(TlvTest, RejectsMalformedInput) {
-  Bytes good = TlvWriter().String(1, "abc").Finish();
+  ZeroizingBuffer good = TlvWriter().String(1, "abc").Finish();
   Bytes truncated(good.begin(), good.end() - 1);
   EXPECT_THAT(TlvReader::Parse(truncated), StatusIs(Code::kInvalidArgument));
   EXPECT_THAT(TlvReader::Parse(Bytes{0, 1, 0}),
               StatusIs(Code::kInvalidArgument));
-  Bytes twice = TlvWriter().U64(1, 1).U64(1, 2).Finish();
+  ZeroizingBuffer twice = TlvWriter().U64(1, 1).U64(1, 2).Finish();
   EXPECT_THAT(TlvReader::Parse(twice), StatusIs(Code::kInvalidArgument));
-  const Bytes one_char =
-      TlvWriter().String(1, "x").Finish();  // outlives reader
+  // The buffer must outlive the reader's views.
+  const ZeroizingBuffer one_char = TlvWriter().String(1, "x").Finish();
   auto reader = TlvReader::Parse(one_char);
   ASSERT_THAT(reader, IsOk());
   EXPECT_THAT(reader->GetU64(1), StatusIs(Code::kInvalidArgument));
