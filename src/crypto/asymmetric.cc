@@ -327,6 +327,19 @@ absl::StatusOr<SecretBytes> PrivateKey::ToPkcs8Der() const {
   return out;
 }
 
+absl::StatusOr<SecretBytes> PrivateKey::ToPem() const {
+  BioPtr bio(BIO_new(BIO_s_secmem()));
+  if (bio == nullptr ||
+      PEM_write_bio_PKCS8PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0,
+                                    nullptr, nullptr) != 1) {
+    return OpenSslError("PEM_write_bio_PKCS8PrivateKey");
+  }
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return SecretBytes::CopyOf(ByteView(reinterpret_cast<const uint8_t*>(data),
+                                      static_cast<size_t>(len)));
+}
+
 int PrivateKey::bits() const { return EVP_PKEY_get_bits(key_.get()); }
 
 PublicKey PrivateKey::public_key() const {

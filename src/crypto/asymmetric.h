@@ -22,6 +22,10 @@ struct evp_pkey_st;  // OpenSSL's EVP_PKEY
 
 namespace coffer::crypto {
 
+namespace internal {
+class PkeyAccess;  // the module's other .cc files reach the EVP_PKEY here
+}  // namespace internal
+
 enum class KeyAlgorithm { kRsa, kEcP256, kEcP384, kEd25519 };
 
 enum class SignatureAlgorithm {
@@ -58,6 +62,7 @@ class PublicKey {
 
  private:
   friend class PrivateKey;
+  friend class internal::PkeyAccess;
   PublicKey(std::shared_ptr<evp_pkey_st> key, KeyAlgorithm algorithm)
       : key_(std::move(key)), algorithm_(algorithm) {}
   std::shared_ptr<evp_pkey_st> key_;
@@ -73,6 +78,8 @@ class PrivateKey {
   static absl::StatusOr<PrivateKey> FromPkcs8Der(const SecretBytes& der);
   static absl::StatusOr<PrivateKey> FromPem(const SecretBytes& pem);
   absl::StatusOr<SecretBytes> ToPkcs8Der() const;
+  // "PRIVATE KEY" PEM (unencrypted PKCS#8), e.g. for a TLS stack.
+  absl::StatusOr<SecretBytes> ToPem() const;
 
   KeyAlgorithm algorithm() const { return algorithm_; }
   int bits() const;
@@ -86,6 +93,7 @@ class PrivateKey {
   absl::StatusOr<SecretBytes> DeriveEcdh(const PublicKey& peer) const;
 
  private:
+  friend class internal::PkeyAccess;
   PrivateKey(std::shared_ptr<evp_pkey_st> key, KeyAlgorithm algorithm)
       : key_(std::move(key)), algorithm_(algorithm) {}
   static absl::StatusOr<PrivateKey> Adopt(evp_pkey_st* key);

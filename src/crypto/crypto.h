@@ -9,6 +9,9 @@
 //   kdf.h           SP 800-108 counter-mode KDF (KBKDF)
 //   aead.h          AES-GCM
 //   asymmetric.h    RSA, ECDSA, ECDH, Ed25519, OAEP; key import/export
+//   x509.h          X.509 certificates, CSRs, issuing, chain verification
+//   password.h      salted slow password hashes (scrypt)
+//   kcv.h           key check values (AES-CMAC, ANSI X9.24-1)
 //   self_test.h     power-on known-answer tests
 //
 // Error conventions for every function here: InvalidArgument for malformed
@@ -24,8 +27,11 @@
 #include "crypto/kdf.h"
 #include "crypto/key_wrap.h"
 #include "crypto/mac.h"
+#include "crypto/kcv.h"
+#include "crypto/password.h"
 #include "crypto/random.h"
 #include "crypto/secret_bytes.h"
 #include "crypto/self_test.h"
+#include "crypto/x509.h"
 
 #endif  // COFFER_CRYPTO_CRYPTO_H_
