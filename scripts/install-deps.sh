@@ -8,7 +8,8 @@ PACKAGES=(
   # toolchain
   build-essential cmake ninja-build ccache pkg-config clang-format git
   # libraries
-  libssl-dev openssl libabsl-dev nlohmann-json3-dev
+  libssl-dev openssl libabsl-dev nlohmann-json3-dev libsqlite3-dev
+  protobuf-compiler libprotobuf-dev libcli11-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # NIST CAVP vectors (key wrap, SP 800-108) for the known-answer tests
