@@ -1,5 +1,5 @@
-// The crypto module: Coffer's only door to OpenSSL 3. Nothing outside
-// src/crypto includes an OpenSSL header.
+// The crypto module: Coffer's only door to OpenSSL 3's primitives. Outside
+// src/crypto only src/net includes OpenSSL headers, for TLS (libssl).
 //
 //   secret_bytes.h  SecretBytes, ConstantTimeEquals, secure memory, no cores
 //   random.h        RandomSource, SystemRandom (OpenSSL DRBG)
@@ -8,7 +8,9 @@
 //   key_wrap.h      AES-KW / AES-KWP (SP 800-38F)
 //   kdf.h           SP 800-108 counter-mode KDF (KBKDF)
 //   aead.h          AES-GCM
-//   asymmetric.h    RSA, ECDSA, ECDH, Ed25519, OAEP; key import/export
+//   cipher.h        AES-CBC(-PAD), AES-CTR (unauthenticated, for PKCS#11)
+//   asymmetric.h    RSA, ECDSA, ECDH, Ed25519, OAEP, PKCS#1 v1.5 encryption;
+//                   prehashed signatures; key import/export
 //   x509.h          X.509 certificates, CSRs, issuing, chain verification
 //   password.h      salted slow password hashes (scrypt)
 //   kcv.h           key check values (AES-CMAC, ANSI X9.24-1)
@@ -23,6 +25,7 @@
 
 #include "crypto/aead.h"
 #include "crypto/asymmetric.h"
+#include "crypto/cipher.h"
 #include "crypto/hash.h"
 #include "crypto/kdf.h"
 #include "crypto/key_wrap.h"
