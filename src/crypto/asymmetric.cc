@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "crypto/internal/asymmetric_util.h"
 #include "crypto/internal/openssl_util.h"
 #include "crypto/internal/signature_codec.h"
 
@@ -27,20 +28,6 @@ constexpr int kMaxRsaImportBits = 8192;
 using BioPtr = std::unique_ptr<BIO, internal::Deleter<BIO_free>>;
 using P8Ptr = std::unique_ptr<PKCS8_PRIV_KEY_INFO,
                               internal::Deleter<PKCS8_PRIV_KEY_INFO_free>>;
-
-const char* AlgorithmName(KeyAlgorithm algorithm) {
-  switch (algorithm) {
-    case KeyAlgorithm::kRsa:
-      return "RSA";
-    case KeyAlgorithm::kEcP256:
-      return "EC P-256";
-    case KeyAlgorithm::kEcP384:
-      return "EC P-384";
-    case KeyAlgorithm::kEd25519:
-      return "Ed25519";
-  }
-  return "unknown";
-}
 
 // Which of our algorithms an OpenSSL key is, with its size checked.
 absl::StatusOr<KeyAlgorithm> Classify(EVP_PKEY* key) {
@@ -72,26 +59,15 @@ absl::StatusOr<KeyAlgorithm> Classify(EVP_PKEY* key) {
       "supported");
 }
 
-bool IsRsaScheme(SignatureAlgorithm a) {
-  return a == SignatureAlgorithm::kRsaPkcs1v15 ||
-         a == SignatureAlgorithm::kRsaPss;
-}
-bool IsEcdsaScheme(SignatureAlgorithm a) {
-  return a == SignatureAlgorithm::kEcdsaDer ||
-         a == SignatureAlgorithm::kEcdsaP1363;
-}
-
-absl::Status CheckSchemeFitsKey(const SignatureParams& params,
+// Sign()/Verify() hash the message themselves; raw PKCS#1 v1.5 exists only
+// for a caller's own digest (SignDigest/VerifyDigest).
+absl::Status CheckMessageScheme(const SignatureParams& params,
                                 KeyAlgorithm key) {
-  const bool fits =
-      (key == KeyAlgorithm::kRsa && IsRsaScheme(params.algorithm)) ||
-      ((key == KeyAlgorithm::kEcP256 || key == KeyAlgorithm::kEcP384) &&
-       IsEcdsaScheme(params.algorithm)) ||
-      (key == KeyAlgorithm::kEd25519 &&
-       params.algorithm == SignatureAlgorithm::kEd25519);
-  if (!fits) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "signature scheme does not match the ", AlgorithmName(key), " key"));
+  COFFER_RETURN_IF_ERROR(internal::CheckSchemeFitsKey(params, key));
+  if (params.algorithm == SignatureAlgorithm::kRsaPkcs1v15Raw) {
+    return absl::InvalidArgumentError(
+        "raw RSA PKCS#1 v1.5 signs a caller-encoded digest: use SignDigest / "
+        "VerifyDigest");
   }
   return absl::OkStatus();
 }
@@ -154,6 +130,53 @@ absl::StatusOr<PkeyCtxPtr> StartOaep(EVP_PKEY* key, HashAlg hash,
 
 }  // namespace
 
+namespace internal {
+
+const char* AlgorithmName(KeyAlgorithm algorithm) {
+  switch (algorithm) {
+    case KeyAlgorithm::kRsa:
+      return "RSA";
+    case KeyAlgorithm::kEcP256:
+      return "EC P-256";
+    case KeyAlgorithm::kEcP384:
+      return "EC P-384";
+    case KeyAlgorithm::kEd25519:
+      return "Ed25519";
+  }
+  return "unknown";
+}
+
+namespace {
+
+bool IsRsaScheme(SignatureAlgorithm a) {
+  return a == SignatureAlgorithm::kRsaPkcs1v15 ||
+         a == SignatureAlgorithm::kRsaPss ||
+         a == SignatureAlgorithm::kRsaPkcs1v15Raw;
+}
+bool IsEcdsaScheme(SignatureAlgorithm a) {
+  return a == SignatureAlgorithm::kEcdsaDer ||
+         a == SignatureAlgorithm::kEcdsaP1363;
+}
+
+}  // namespace
+
+absl::Status CheckSchemeFitsKey(const SignatureParams& params,
+                                KeyAlgorithm key) {
+  const bool fits =
+      (key == KeyAlgorithm::kRsa && IsRsaScheme(params.algorithm)) ||
+      ((key == KeyAlgorithm::kEcP256 || key == KeyAlgorithm::kEcP384) &&
+       IsEcdsaScheme(params.algorithm)) ||
+      (key == KeyAlgorithm::kEd25519 &&
+       params.algorithm == SignatureAlgorithm::kEd25519);
+  if (!fits) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "signature scheme does not match the ", AlgorithmName(key), " key"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+
 // ---- PublicKey ------------------------------------------------------------
 
 absl::StatusOr<PublicKey> PublicKey::FromDer(ByteView der) {
@@ -203,7 +226,7 @@ int PublicKey::bits() const { return EVP_PKEY_get_bits(key_.get()); }
 
 absl::Status PublicKey::Verify(const SignatureParams& params, ByteView message,
                                ByteView signature) const {
-  COFFER_RETURN_IF_ERROR(CheckSchemeFitsKey(params, algorithm_));
+  COFFER_RETURN_IF_ERROR(CheckMessageScheme(params, algorithm_));
   Bytes der;
   if (params.algorithm == SignatureAlgorithm::kEcdsaP1363) {
     absl::StatusOr<Bytes> converted =
@@ -280,8 +303,8 @@ absl::StatusOr<PrivateKey> PrivateKey::Generate(KeyAlgorithm algorithm,
       break;
   }
   if (key == nullptr) {
-    return OpenSslError(
-        absl::StrCat("generating ", AlgorithmName(algorithm), " key"));
+    return OpenSslError(absl::StrCat(
+        "generating ", internal::AlgorithmName(algorithm), " key"));
   }
   return Adopt(key);
 }
@@ -349,7 +372,7 @@ PublicKey PrivateKey::public_key() const {
 
 absl::StatusOr<Bytes> PrivateKey::Sign(const SignatureParams& params,
                                        ByteView message) const {
-  COFFER_RETURN_IF_ERROR(CheckSchemeFitsKey(params, algorithm_));
+  COFFER_RETURN_IF_ERROR(CheckMessageScheme(params, algorithm_));
   COFFER_ASSIGN_OR_RETURN(internal::MdCtxPtr ctx,
                           StartSignature(key_.get(), params, true));
   size_t len = 0;

@@ -1,5 +1,7 @@
 // Public-key cryptography: RSA (2048-4096 bits generated; PKCS#1 v1.5, PSS,
-// OAEP), ECDSA and ECDH on P-256/P-384, Ed25519. Keys are immutable handles
+// OAEP, legacy PKCS#1 v1.5 encryption), ECDSA and ECDH on P-256/P-384,
+// Ed25519; signatures over a message or over a caller's digest (PKCS#11's
+// CKM_ECDSA, CKM_RSA_PKCS, CKM_RSA_PKCS_PSS). Keys are immutable handles
 // to OpenSSL keys; copying one shares the handle, not the secret. All
 // methods are thread-safe.
 //
@@ -34,6 +36,10 @@ enum class SignatureAlgorithm {
   kEcdsaDer,    // X9.62 DER-encoded (r, s)
   kEcdsaP1363,  // r || s, each the curve's size (PKCS#11 CKM_ECDSA)
   kEd25519,     // pure Ed25519; `hash` is ignored
+  // CKM_RSA_PKCS on raw bytes: PKCS#1 v1.5 type-1 padding around the
+  // caller's input (at most modulus size - 11 bytes, usually a DigestInfo
+  // the caller encoded). SignDigest/VerifyDigest only; `hash` is ignored.
+  kRsaPkcs1v15Raw,
 };
 
 struct SignatureParams {
@@ -56,9 +62,16 @@ class PublicKey {
   // OK if `signature` is valid for `message`; DataLoss if not.
   absl::Status Verify(const SignatureParams& params, ByteView message,
                       ByteView signature) const;
+  // Like Verify, over `digest` = Digest(params.hash, message) (its length
+  // must match); kRsaPkcs1v15Raw compares the caller's raw input instead.
+  absl::Status VerifyDigest(const SignatureParams& params, ByteView digest,
+                            ByteView signature) const;
   // RSA-OAEP with MGF1 over `hash`.
   absl::StatusOr<Bytes> EncryptOaep(HashAlg hash, ByteView plaintext,
                                     ByteView label = {}) const;
+  // RSA PKCS#1 v1.5 encryption (RSAES-PKCS1-v1_5), at most modulus size -
+  // 11 bytes. Legacy: see PrivateKey::DecryptPkcs1.
+  absl::StatusOr<Bytes> EncryptPkcs1(ByteView plaintext) const;
 
  private:
   friend class PrivateKey;
@@ -87,8 +100,17 @@ class PrivateKey {
 
   absl::StatusOr<Bytes> Sign(const SignatureParams& params,
                              ByteView message) const;
+  // Signs a digest the caller computed: `digest` must be HashSize(hash)
+  // bytes (RSA PKCS#1 v1.5 wraps it in the hash's DigestInfo). With
+  // kRsaPkcs1v15Raw, signs the raw input. Not for Ed25519 (InvalidArgument).
+  absl::StatusOr<Bytes> SignDigest(const SignatureParams& params,
+                                   ByteView digest) const;
   absl::StatusOr<SecretBytes> DecryptOaep(HashAlg hash, ByteView ciphertext,
                                           ByteView label = {}) const;
+  // RSAES-PKCS1-v1_5. DataLoss with one fixed message on any failure. OpenSSL
+  // 3.0 has no implicit rejection, so success vs. failure is a padding
+  // oracle (Bleichenbacher): FIPS mode forbids it and callers rate-limit it.
+  absl::StatusOr<SecretBytes> DecryptPkcs1(ByteView ciphertext) const;
   // ECDH on the same curve: the shared x-coordinate (PKCS#11 CKD_NULL).
   absl::StatusOr<SecretBytes> DeriveEcdh(const PublicKey& peer) const;
 

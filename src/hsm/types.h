@@ -16,9 +16,9 @@ namespace coffer::hsm {
 enum class Mode { kNonFips, kFips };
 
 enum class Role {
-  kAdmin,           // CO: manages users, quorum, policies; no key use
-  kCryptoUser,      // CU: creates and uses keys
-  kApplianceUser,   // AU: the service's account for cloning and sync
+  kAdmin,          // CO: manages users, quorum, policies; no key use
+  kCryptoUser,     // CU: creates and uses keys
+  kApplianceUser,  // AU: the service's account for cloning and sync
 };
 
 enum class HsmState {
@@ -48,24 +48,24 @@ struct KeyAttributes {
   KeyType key_type = KeyType::kAes;                    // CKA_KEY_TYPE
   std::string label;                                   // CKA_LABEL
   Bytes id;                                            // CKA_ID
-  bool token = true;         // CKA_TOKEN: false = session object
-  bool sensitive = true;     // CKA_SENSITIVE
-  bool extractable = false;  // CKA_EXTRACTABLE
-  bool encrypt = false;      // CKA_ENCRYPT
-  bool decrypt = false;      // CKA_DECRYPT
-  bool sign = false;         // CKA_SIGN
-  bool verify = false;       // CKA_VERIFY
-  bool wrap = false;         // CKA_WRAP
-  bool unwrap = false;       // CKA_UNWRAP
-  bool derive = false;       // CKA_DERIVE
-  bool trusted = false;      // CKA_TRUSTED (set by an admin only)
+  bool token = true;               // CKA_TOKEN: false = session object
+  bool sensitive = true;           // CKA_SENSITIVE
+  bool extractable = false;        // CKA_EXTRACTABLE
+  bool encrypt = false;            // CKA_ENCRYPT
+  bool decrypt = false;            // CKA_DECRYPT
+  bool sign = false;               // CKA_SIGN
+  bool verify = false;             // CKA_VERIFY
+  bool wrap = false;               // CKA_WRAP
+  bool unwrap = false;             // CKA_UNWRAP
+  bool derive = false;             // CKA_DERIVE
+  bool trusted = false;            // CKA_TRUSTED (set by an admin only)
   bool wrap_with_trusted = false;  // CKA_WRAP_WITH_TRUSTED
   // Set by the HSM, read-only to clients:
-  bool local = true;                // CKA_LOCAL: generated inside
-  bool always_sensitive = true;     // CKA_ALWAYS_SENSITIVE
-  bool never_extractable = true;    // CKA_NEVER_EXTRACTABLE
-  uint32_t bits = 0;                // CKA_VALUE_LEN*8 / CKA_MODULUS_BITS
-  std::string owner;                // the CU that created it
+  bool local = true;                  // CKA_LOCAL: generated inside
+  bool always_sensitive = true;       // CKA_ALWAYS_SENSITIVE
+  bool never_extractable = true;      // CKA_NEVER_EXTRACTABLE
+  uint32_t bits = 0;                  // CKA_VALUE_LEN*8 / CKA_MODULUS_BITS
+  std::string owner;                  // the CU that created it
   std::set<std::string> shared_with;  // CUs that may use it
 };
 

@@ -1,0 +1,73 @@
+// The state every part of the HSM core shares, behind one reader/writer
+// lock. Only src/hsm includes this.
+//
+// Mutations follow one path: build the record writes, Commit() them (the
+// store now; the cluster log first once clusters sync), then apply them to
+// the in-memory maps. A failed commit leaves memory untouched.
+#ifndef COFFER_HSM_INTERNAL_CORE_H_
+#define COFFER_HSM_INTERNAL_CORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "crypto/asymmetric.h"
+#include "crypto/password.h"
+#include "hsm/records.h"
+#include "hsm/types.h"
+#include "store/sealed_store.h"
+
+namespace coffer::hsm::internal {
+
+struct Session {
+  std::string user;
+  Role role = Role::kCryptoUser;
+  std::map<ObjectHandle, KeyObject> session_objects;
+  // Parsed session private keys; they go when the session goes.
+  std::map<ObjectHandle, crypto::PrivateKey> private_keys;
+};
+
+struct Core {
+  std::unique_ptr<store::SealedStore> device_store;  // device scope
+  std::unique_ptr<store::SealedStore> state_store;   // cluster scope
+  crypto::PasswordHashParams password_params;
+  std::function<int64_t()> now;  // Unix seconds
+
+  mutable std::shared_mutex mu;
+  HsmState state = HsmState::kUncommissioned;
+  std::string tamper_reason;
+  std::optional<DeviceRecord> device;
+  std::optional<CommissionRecord> commission;
+  std::optional<TlsIdentityRecord> tls;
+  std::optional<ClusterRecord> cluster;
+  PolicyRecord policy;
+  std::map<std::string, UserRecord> users;
+  std::map<ObjectHandle, KeyObject> keys;  // token objects
+  // Parsed private keys, so signing does not re-parse PKCS#8 each time.
+  std::map<ObjectHandle, crypto::PrivateKey> private_keys;
+  // Keyed by the SHA-256 of the session token, so the table holds no
+  // bearer secrets.
+  std::map<std::string, Session> sessions;
+
+  // Commits cluster-scope writes, then applies them to memory. Requires an
+  // exclusive lock on `mu`.
+  absl::Status CommitState(std::vector<store::RecordWrite> writes);
+  // The same for device-scope writes.
+  absl::Status CommitDevice(std::vector<store::RecordWrite> writes);
+  // Applies one authenticated record to memory (load, commit, restore).
+  absl::Status Apply(const std::string& kind, const std::string& id,
+                     const crypto::SecretBytes* payload);
+};
+
+// Record ids for keys are the handle in decimal.
+std::string KeyRecordId(ObjectHandle handle);
+
+}  // namespace coffer::hsm::internal
+
+#endif  // COFFER_HSM_INTERNAL_CORE_H_

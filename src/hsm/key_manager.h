@@ -1,0 +1,127 @@
+// Keys inside one HSM: generation, lookup, PKCS#11 attribute rules, sharing
+// and every cryptographic operation, with the FIPS-mode policy enforced on
+// each call (hsm/policy.h). Thread-safe; signing and other uses take a
+// shared lock, so they run in parallel.
+//
+// Rules: only crypto users (CUs) create and use keys; a key's owner, and
+// the CUs it is shared with, may use it; only the owner shares, unshares,
+// wraps out or destroys it. Admins may list keys and read attributes (never
+// material) and set CKA_TRUSTED. A sensitive key's material is never
+// revealed; a non-extractable key is never wrapped; a key marked
+// wrap-with-trusted is wrapped only by a trusted wrapping key.
+// Errors as in hsm.h; PermissionDenied names the rule that refused.
+#ifndef COFFER_HSM_KEY_MANAGER_H_
+#define COFFER_HSM_KEY_MANAGER_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "hsm/hsm.h"
+#include "hsm/mechanism.h"
+#include "hsm/types.h"
+
+namespace coffer::hsm {
+
+// What a caller asks for; unset attributes take PKCS#11's defaults for the
+// key class. For a key pair the usage flags are split: encrypt, verify and
+// wrap go to the public key; decrypt, sign, unwrap, derive to the private.
+struct KeyTemplate {
+  KeyType key_type = KeyType::kAes;
+  uint32_t bits = 0;  // AES 128/192/256, generic 64..4096, RSA 2048..4096
+  std::string label;
+  Bytes id;
+  bool token = true;
+  std::optional<bool> sensitive, extractable, encrypt, decrypt, sign, verify,
+      wrap, unwrap, derive, wrap_with_trusted;
+};
+
+// Attributes to match in Find(); unset fields match anything.
+struct KeyFilter {
+  std::optional<ObjectClass> object_class;
+  std::optional<KeyType> key_type;
+  std::optional<std::string> label;
+  std::optional<Bytes> id;
+  std::optional<bool> token;
+};
+
+// A change SetAttribute() may make (one field set).
+struct AttributeChange {
+  std::optional<std::string> label;
+  std::optional<Bytes> id;
+  std::optional<bool> sensitive, extractable, encrypt, decrypt, sign, verify,
+      wrap, unwrap, derive, trusted, wrap_with_trusted;
+};
+
+// Never carries secret material.
+struct KeyInfo {
+  ObjectHandle handle = 0;
+  KeyAttributes attributes;
+  Bytes public_der;  // SubjectPublicKeyInfo for public and private keys
+};
+
+struct KeyPairHandles {
+  ObjectHandle public_key = 0;
+  ObjectHandle private_key = 0;
+};
+
+class KeyManager {
+ public:
+  explicit KeyManager(internal::Core& core) : core_(core) {}
+
+  absl::StatusOr<ObjectHandle> GenerateSecretKey(const Caller& caller,
+                                                 const KeyTemplate& spec);
+  absl::StatusOr<KeyPairHandles> GenerateKeyPair(const Caller& caller,
+                                                 const KeyTemplate& spec);
+  absl::StatusOr<std::vector<KeyInfo>> Find(const Caller& caller,
+                                            const KeyFilter& filter) const;
+  absl::StatusOr<KeyInfo> GetAttributes(const Caller& caller,
+                                        ObjectHandle handle) const;
+  absl::Status SetAttribute(const Caller& caller, ObjectHandle handle,
+                            const AttributeChange& change);
+  absl::Status Share(const Caller& caller, ObjectHandle handle,
+                     const std::string& user);
+  absl::Status Unshare(const Caller& caller, ObjectHandle handle,
+                       const std::string& user);
+  absl::Status Destroy(const Caller& caller, ObjectHandle handle);
+
+  absl::StatusOr<Bytes> Sign(const Caller& caller, ObjectHandle key,
+                             const MechanismParams& mech, ByteView data) const;
+  // OK, or DataLoss when the signature does not verify.
+  absl::Status Verify(const Caller& caller, ObjectHandle key,
+                      const MechanismParams& mech, ByteView data,
+                      ByteView signature) const;
+  // AES-GCM: the HSM generates the IV (mech.iv must be empty) and returns
+  // it in EncryptResult.iv. CBC-PAD and CTR take the caller's IV.
+  absl::StatusOr<EncryptResult> Encrypt(const Caller& caller, ObjectHandle key,
+                                        const MechanismParams& mech,
+                                        ByteView plaintext) const;
+  absl::StatusOr<crypto::SecretBytes> Decrypt(const Caller& caller,
+                                              ObjectHandle key,
+                                              const MechanismParams& mech,
+                                              ByteView ciphertext) const;
+  // Wraps `key` under `wrapping_key` (AES-KW, AES-KWP or RSA-OAEP).
+  absl::StatusOr<Bytes> Wrap(const Caller& caller, ObjectHandle wrapping_key,
+                             ObjectHandle key,
+                             const MechanismParams& mech) const;
+  // Unwraps into a new key owned by the caller, with `spec`'s attributes.
+  absl::StatusOr<ObjectHandle> Unwrap(const Caller& caller,
+                                      ObjectHandle unwrapping_key,
+                                      const MechanismParams& mech,
+                                      ByteView wrapped,
+                                      const KeyTemplate& spec);
+  // ECDH (CKD_NULL) with a peer's public key (SubjectPublicKeyInfo DER),
+  // into a new generic-secret or AES key with `spec`'s attributes.
+  absl::StatusOr<ObjectHandle> DeriveEcdh(const Caller& caller,
+                                          ObjectHandle private_key,
+                                          ByteView peer_public_der,
+                                          const KeyTemplate& spec);
+
+ private:
+  internal::Core& core_;
+};
+
+}  // namespace coffer::hsm
+
+#endif  // COFFER_HSM_KEY_MANAGER_H_

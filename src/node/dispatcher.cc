@@ -1,0 +1,201 @@
+#include "node/dispatcher.h"
+
+#include "base/status.h"
+#include "hsm/user_manager.h"
+#include "node/convert.h"
+#include "node/internal/handlers.h"
+
+namespace coffer::node {
+namespace internal {
+namespace {
+
+absl::Status GetInfo(Call& c) {
+  hsm::HsmInfo info = c.hsm.Info();
+  pb::GetInfoResponse* out = c.response.mutable_get_info();
+  out->set_manufacturer_id(info.manufacturer_id);
+  out->set_serial(info.serial);
+  out->set_firmware_version(info.firmware_version);
+  out->set_mode(ToProto(info.mode));
+  out->set_state(ToProto(info.state));
+  out->set_cluster_id(info.cluster_id);
+  out->set_tamper_reason(info.tamper_reason);
+  out->set_sessions(static_cast<uint32_t>(info.sessions));
+  out->set_keys(static_cast<uint32_t>(info.keys));
+  out->set_users(static_cast<uint32_t>(info.users));
+  if (c.hooks.load) {
+    Load load = c.hooks.load();
+    out->set_requests_in_flight(load.requests_in_flight);
+    out->set_connections(load.connections);
+  }
+  return absl::OkStatus();
+}
+
+void CredentialsChanged(Call& c) {
+  if (c.hooks.credentials_changed) c.hooks.credentials_changed();
+}
+
+absl::Status Commission(Call& c) {
+  if (c.request.has_begin_commission()) {
+    const pb::BeginCommissionRequest& r = c.request.begin_commission();
+    COFFER_ASSIGN_OR_RETURN(hsm::Mode mode, FromProto(r.mode()));
+    COFFER_RETURN_IF_ERROR(c.hsm.BeginCommission(
+        mode, r.component_count(), r.combined_kcv(), r.service_ca_pem()));
+    c.response.mutable_begin_commission();
+    return absl::OkStatus();
+  }
+  pb::AddAkbkComponentRequest* r = c.request.mutable_add_akbk_component();
+  COFFER_ASSIGN_OR_RETURN(
+      uint32_t missing,
+      c.hsm.AddAkbkComponent(r->custodian(), TakeSecret(r->mutable_component()),
+                             r->kcv()));
+  c.response.mutable_add_akbk_component()->set_components_missing(missing);
+  if (missing == 0) CredentialsChanged(c);
+  return absl::OkStatus();
+}
+
+absl::Status ClusterIdentity(Call& c) {
+  if (c.request.has_create_cluster_csr()) {
+    COFFER_ASSIGN_OR_RETURN(
+        std::string csr,
+        c.hsm.CreateClusterCsr(c.request.create_cluster_csr().cluster_id()));
+    c.response.mutable_create_cluster_csr()->set_csr_pem(std::move(csr));
+    return absl::OkStatus();
+  }
+  const pb::InstallClusterCertificateRequest& r =
+      c.request.install_cluster_certificate();
+  COFFER_RETURN_IF_ERROR(c.hsm.InstallClusterCertificate(
+      r.cluster_cert_pem(), r.customer_anchor_pem()));
+  c.response.mutable_install_cluster_certificate();
+  CredentialsChanged(c);
+  return absl::OkStatus();
+}
+
+absl::Status Sessions(Call& c) {
+  if (c.request.has_activate()) {
+    COFFER_RETURN_IF_ERROR(c.hsm.Activate(
+        TakeSecret(c.request.mutable_activate()->mutable_admin_password())));
+    c.response.mutable_activate();
+    return absl::OkStatus();
+  }
+  if (c.request.has_login()) {
+    pb::LoginRequest* r = c.request.mutable_login();
+    COFFER_ASSIGN_OR_RETURN(
+        std::string token,
+        c.hsm.Login(r->user(), TakeSecret(r->mutable_password())));
+    COFFER_ASSIGN_OR_RETURN(hsm::Caller caller, c.hsm.Authenticate(token));
+    c.response.mutable_login()->set_session(std::move(token));
+    c.response.mutable_login()->set_role(ToProto(caller.role));
+    return absl::OkStatus();
+  }
+  COFFER_RETURN_IF_ERROR(c.hsm.Logout(c.request.session()));
+  c.response.mutable_logout();
+  return absl::OkStatus();
+}
+
+absl::Status Users(Call& c, const hsm::Caller& caller) {
+  hsm::UserManager& users = c.hsm.users();
+  switch (c.request.op_case()) {
+    case pb::Request::kCreateUser: {
+      pb::CreateUserRequest* r = c.request.mutable_create_user();
+      COFFER_ASSIGN_OR_RETURN(hsm::Role role, FromProto(r->role()));
+      COFFER_RETURN_IF_ERROR(users.CreateUser(
+          caller, r->name(), role, TakeSecret(r->mutable_password())));
+      c.response.mutable_create_user();
+      return absl::OkStatus();
+    }
+    case pb::Request::kDeleteUser:
+      COFFER_RETURN_IF_ERROR(
+          users.DeleteUser(caller, c.request.delete_user().name()));
+      c.response.mutable_delete_user();
+      return absl::OkStatus();
+    case pb::Request::kListUsers: {
+      COFFER_ASSIGN_OR_RETURN(std::vector<hsm::UserInfo> list,
+                              users.ListUsers(caller));
+      pb::ListUsersResponse* out = c.response.mutable_list_users();
+      for (const hsm::UserInfo& u : list) {
+        pb::UserInfo* info = out->add_users();
+        info->set_name(u.name);
+        info->set_role(ToProto(u.role));
+        info->set_locked(u.locked);
+        info->set_failed_logins(u.failed_logins);
+        info->set_has_quorum_key(u.has_quorum_key);
+      }
+      return absl::OkStatus();
+    }
+    case pb::Request::kChangePassword: {
+      pb::ChangePasswordRequest* r = c.request.mutable_change_password();
+      COFFER_RETURN_IF_ERROR(users.ChangePassword(
+          caller, r->name(), TakeSecret(r->mutable_new_password())));
+      c.response.mutable_change_password();
+      return absl::OkStatus();
+    }
+    case pb::Request::kUnlockUser:
+      COFFER_RETURN_IF_ERROR(
+          users.UnlockUser(caller, c.request.unlock_user().name()));
+      c.response.mutable_unlock_user();
+      return absl::OkStatus();
+    default:
+      return absl::InternalError("not a user operation");
+  }
+}
+
+}  // namespace
+
+absl::Status ServeLifecycleOrUsers(Call& c) {
+  switch (c.request.op_case()) {
+    case pb::Request::kGetInfo:
+      return GetInfo(c);
+    case pb::Request::kBeginCommission:
+    case pb::Request::kAddAkbkComponent:
+      return Commission(c);
+    case pb::Request::kCreateClusterCsr:
+    case pb::Request::kInstallClusterCertificate:
+      return ClusterIdentity(c);
+    case pb::Request::kActivate:
+    case pb::Request::kLogin:
+    case pb::Request::kLogout:
+      return Sessions(c);
+    case pb::Request::OP_NOT_SET:
+      return absl::InvalidArgumentError(
+          "the request names no operation (is the client newer than this "
+          "HSM?)");
+    default:
+      break;
+  }
+  // Everything else needs a session.
+  COFFER_ASSIGN_OR_RETURN(hsm::Caller caller,
+                          c.hsm.Authenticate(c.request.session()));
+  switch (c.request.op_case()) {
+    case pb::Request::kCreateUser:
+    case pb::Request::kDeleteUser:
+    case pb::Request::kListUsers:
+    case pb::Request::kChangePassword:
+    case pb::Request::kUnlockUser:
+      return Users(c, caller);
+    default:
+      return ServeKeys(c, caller);
+  }
+}
+
+}  // namespace internal
+
+Bytes Dispatcher::Handle(ByteView frame) {
+  internal::pb::Request request;
+  internal::pb::Response response;
+  absl::Status status;
+  if (!request.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
+    status = absl::InvalidArgumentError(
+        "malformed request: not a coffer.hsm.v1.Request message");
+  } else {
+    response.set_id(request.id());
+    internal::Call call{hsm_, hooks_, request, response};
+    status = internal::ServeLifecycleOrUsers(call);
+  }
+  if (!status.ok()) response.clear_result();
+  *response.mutable_status() = ToProto(status);
+  Bytes out(response.ByteSizeLong());
+  response.SerializeWithCachedSizesToArray(out.data());
+  return out;
+}
+
+}  // namespace coffer::node

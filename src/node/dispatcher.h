@@ -1,0 +1,43 @@
+// Serves the HSM's wire API: parses one Request frame, calls the HSM core,
+// and returns the serialized Response. Never throws and never returns a
+// malformed frame: bad input becomes a Response with an error status.
+// Thread-safe (the HSM core is); called from every connection thread.
+#ifndef COFFER_NODE_DISPATCHER_H_
+#define COFFER_NODE_DISPATCHER_H_
+
+#include <cstdint>
+#include <functional>
+
+#include "base/bytes.h"
+#include "hsm/hsm.h"
+
+namespace coffer::node {
+
+// What the transport reports about load, for GetInfo.
+struct Load {
+  uint32_t requests_in_flight = 0;
+  uint32_t connections = 0;
+};
+
+class Dispatcher {
+ public:
+  struct Hooks {
+    std::function<Load()> load;  // optional
+    // Called after a call that changed the TLS identity or trust anchors
+    // (cluster certificate installed, commissioning finished).
+    std::function<void()> credentials_changed;  // optional
+  };
+
+  Dispatcher(hsm::Hsm& hsm, Hooks hooks)
+      : hsm_(hsm), hooks_(std::move(hooks)) {}
+
+  Bytes Handle(ByteView frame);
+
+ private:
+  hsm::Hsm& hsm_;
+  Hooks hooks_;
+};
+
+}  // namespace coffer::node
+
+#endif  // COFFER_NODE_DISPATCHER_H_
