@@ -13,6 +13,7 @@
 #include "crypto/random.h"
 #include "hsm/internal/core.h"
 #include "hsm/key_manager.h"
+#include "hsm/quorum.h"
 #include "hsm/user_manager.h"
 
 namespace coffer::hsm {
@@ -108,8 +109,9 @@ absl::Status Hsm::Manufacture(store::SealedStore& device_store,
 
 Hsm::Hsm(std::unique_ptr<Core> core)
     : core_(std::move(core)),
-      users_(std::make_unique<UserManager>(*core_)),
-      keys_(std::make_unique<KeyManager>(*core_)),
+      quorum_(std::make_unique<QuorumManager>(*core_)),
+      users_(std::make_unique<UserManager>(*core_, *quorum_)),
+      keys_(std::make_unique<KeyManager>(*core_, *quorum_)),
       ceremony_(std::make_unique<Ceremony>()) {}
 
 Hsm::~Hsm() = default;

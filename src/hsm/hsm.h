@@ -34,6 +34,7 @@ namespace internal {
 struct Core;
 }
 class KeyManager;
+class QuorumManager;
 class UserManager;
 
 struct HsmOptions {
@@ -54,6 +55,8 @@ struct Caller {
   std::string user;
   Role role = Role::kCryptoUser;
   std::string session_key;  // internal handle of the session
+  // An approved quorum token for operations under quorum control (quorum.h).
+  std::string quorum_token;
 };
 
 // What the daemon's TLS server presents and trusts.
@@ -119,12 +122,14 @@ class Hsm {
 
   UserManager& users() { return *users_; }
   KeyManager& keys() { return *keys_; }
+  QuorumManager& quorum() { return *quorum_; }
 
  private:
   explicit Hsm(std::unique_ptr<internal::Core> core);
   absl::Status Load();
 
   std::unique_ptr<internal::Core> core_;
+  std::unique_ptr<QuorumManager> quorum_;
   std::unique_ptr<UserManager> users_;
   std::unique_ptr<KeyManager> keys_;
   // AKBK components received so far in this process (never persisted).

@@ -3,6 +3,7 @@
 #ifndef COFFER_HSM_HSM_TEST_FIXTURE_H_
 #define COFFER_HSM_HSM_TEST_FIXTURE_H_
 
+#include <ctime>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -53,6 +54,9 @@ class HsmTest : public ::testing::Test {
   std::unique_ptr<Hsm> Reopen(std::unique_ptr<store::SealedStore> device) {
     HsmOptions options;
     options.password_params.n = 1 << 10;  // fast hashes for tests
+    options.now = [this] {
+      return static_cast<int64_t>(std::time(nullptr)) + clock_offset_;
+    };
     auto hsm = Hsm::Open(device ? std::move(device) : OpenStore("device.db"),
                          OpenStore("state.db"), options);
     EXPECT_THAT(hsm, ::coffer::testing::IsOk());
@@ -93,6 +97,8 @@ class HsmTest : public ::testing::Test {
     return caller.value_or(Caller{});
   }
 
+  // Seconds added to the HSM's clock, to test expiry.
+  int64_t clock_offset_ = 0;
   static inline provision::Factory* factory_ = nullptr;
   static inline provision::CertificateAuthority* customer_ca_ = nullptr;
   testing::TempDir dir_;

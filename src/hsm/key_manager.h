@@ -9,6 +9,8 @@
 // material) and set CKA_TRUSTED. A sensitive key's material is never
 // revealed; a non-extractable key is never wrapped; a key marked
 // wrap-with-trusted is wrapped only by a trusted wrapping key.
+// Every use of a key (sign, verify, encrypt, decrypt, wrap, unwrap, derive)
+// needs an approved quorum token when key use is under quorum control.
 // Errors as in hsm.h; PermissionDenied names the rule that refused.
 #ifndef COFFER_HSM_KEY_MANAGER_H_
 #define COFFER_HSM_KEY_MANAGER_H_
@@ -20,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "hsm/hsm.h"
 #include "hsm/mechanism.h"
+#include "hsm/quorum.h"
 #include "hsm/types.h"
 
 namespace coffer::hsm {
@@ -68,7 +71,8 @@ struct KeyPairHandles {
 
 class KeyManager {
  public:
-  explicit KeyManager(internal::Core& core) : core_(core) {}
+  KeyManager(internal::Core& core, QuorumManager& quorum)
+      : core_(core), quorum_(quorum) {}
 
   absl::StatusOr<ObjectHandle> GenerateSecretKey(const Caller& caller,
                                                  const KeyTemplate& spec);
@@ -119,7 +123,12 @@ class KeyManager {
                                           const KeyTemplate& spec);
 
  private:
+  // OK unless key use is under quorum control and the caller's token is
+  // missing or unapproved.
+  absl::Status CheckKeyUseQuorum(const Caller& caller) const;
+
   internal::Core& core_;
+  QuorumManager& quorum_;
 };
 
 }  // namespace coffer::hsm

@@ -146,9 +146,14 @@ bool IsRsaTransport(Mechanism m) {
 
 }  // namespace
 
+absl::Status KeyManager::CheckKeyUseQuorum(const Caller& caller) const {
+  return quorum_.Require(caller, QuorumService::kKeyUse);
+}
+
 absl::StatusOr<Bytes> KeyManager::Sign(const Caller& caller, ObjectHandle key,
                                        const MechanismParams& mech,
                                        ByteView data) const {
+  COFFER_RETURN_IF_ERROR(CheckKeyUseQuorum(caller));
   COFFER_ASSIGN_OR_RETURN(Material k,
                           UsableKey(core_, caller, key, mech, KeyUse::kSign));
   if (mech.mechanism == Mechanism::kHmac) {
@@ -163,6 +168,7 @@ absl::StatusOr<Bytes> KeyManager::Sign(const Caller& caller, ObjectHandle key,
 absl::Status KeyManager::Verify(const Caller& caller, ObjectHandle key,
                                 const MechanismParams& mech, ByteView data,
                                 ByteView signature) const {
+  COFFER_RETURN_IF_ERROR(CheckKeyUseQuorum(caller));
   COFFER_ASSIGN_OR_RETURN(Material k,
                           UsableKey(core_, caller, key, mech, KeyUse::kVerify));
   if (mech.mechanism == Mechanism::kHmac) {
@@ -178,6 +184,7 @@ absl::StatusOr<EncryptResult> KeyManager::Encrypt(const Caller& caller,
                                                   ObjectHandle key,
                                                   const MechanismParams& mech,
                                                   ByteView plaintext) const {
+  COFFER_RETURN_IF_ERROR(CheckKeyUseQuorum(caller));
   COFFER_ASSIGN_OR_RETURN(
       Material k, UsableKey(core_, caller, key, mech, KeyUse::kEncrypt));
   EncryptResult out;
@@ -227,6 +234,7 @@ absl::StatusOr<SecretBytes> KeyManager::Decrypt(const Caller& caller,
                                                 ObjectHandle key,
                                                 const MechanismParams& mech,
                                                 ByteView ciphertext) const {
+  COFFER_RETURN_IF_ERROR(CheckKeyUseQuorum(caller));
   COFFER_ASSIGN_OR_RETURN(
       Material k, UsableKey(core_, caller, key, mech, KeyUse::kDecrypt));
   switch (mech.mechanism) {
@@ -257,6 +265,7 @@ absl::StatusOr<Bytes> KeyManager::Wrap(const Caller& caller,
                                        ObjectHandle wrapping_key,
                                        ObjectHandle key,
                                        const MechanismParams& mech) const {
+  COFFER_RETURN_IF_ERROR(CheckKeyUseQuorum(caller));
   COFFER_ASSIGN_OR_RETURN(
       Material w, UsableKey(core_, caller, wrapping_key, mech, KeyUse::kWrap));
   SecretBytes payload;
@@ -322,6 +331,7 @@ absl::StatusOr<ObjectHandle> KeyManager::Unwrap(const Caller& caller,
                                                 const MechanismParams& mech,
                                                 ByteView wrapped,
                                                 const KeyTemplate& spec) {
+  COFFER_RETURN_IF_ERROR(CheckKeyUseQuorum(caller));
   COFFER_RETURN_IF_ERROR(internal::RequireCryptoUser(caller, "create keys"));
   const bool secret = IsAes(spec.key_type) || IsGeneric(spec.key_type);
   COFFER_ASSIGN_OR_RETURN(Material u, UsableKey(core_, caller, unwrapping_key,
@@ -365,6 +375,7 @@ absl::StatusOr<ObjectHandle> KeyManager::DeriveEcdh(const Caller& caller,
                                                     ObjectHandle private_key,
                                                     ByteView peer_public_der,
                                                     const KeyTemplate& spec) {
+  COFFER_RETURN_IF_ERROR(CheckKeyUseQuorum(caller));
   COFFER_RETURN_IF_ERROR(internal::RequireCryptoUser(caller, "create keys"));
   if (!IsAes(spec.key_type) && !IsGeneric(spec.key_type)) {
     return absl::InvalidArgumentError(

@@ -158,7 +158,7 @@ absl::StatusOr<QuorumToken> QuorumManager::Approve(std::string_view token_id,
     if (it == core_.users.end() || it->second.role != Role::kAdmin ||
         it->second.quorum_key_der.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "'", admin, "' is not an admin with a registered quorum key"));
+          "'", std::string(admin), "' is not an admin with a registered quorum key"));
     }
     key_der = it->second.quorum_key_der;
   }
@@ -175,7 +175,7 @@ absl::StatusOr<QuorumToken> QuorumManager::Approve(std::string_view token_id,
                                        crypto::HashAlg::kSha256};
   if (!key.Verify(params, token.challenge, signature).ok()) {
     return absl::DataLossError(
-        absl::StrCat("the approval signature of '", admin,
+        absl::StrCat("the approval signature of '", std::string(admin),
                      "' does not verify over this token's challenge"));
   }
   if (std::find(token.approvers.begin(), token.approvers.end(), admin) ==

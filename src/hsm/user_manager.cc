@@ -85,6 +85,8 @@ absl::Status UserManager::CreateUser(const Caller& caller,
                                      std::string_view name, Role role,
                                      const SecretBytes& password) {
   COFFER_RETURN_IF_ERROR(RequireAdmin(caller, "create users"));
+  COFFER_RETURN_IF_ERROR(
+      quorum_.Require(caller, QuorumService::kUserManagement));
   COFFER_RETURN_IF_ERROR(CheckUserName(name));
   COFFER_RETURN_IF_ERROR(CheckPasswordStrength(password));
   // Hash outside the lock: it is deliberately slow.
@@ -105,6 +107,8 @@ absl::Status UserManager::CreateUser(const Caller& caller,
 absl::Status UserManager::DeleteUser(const Caller& caller,
                                      std::string_view name) {
   COFFER_RETURN_IF_ERROR(RequireAdmin(caller, "delete users"));
+  COFFER_RETURN_IF_ERROR(
+      quorum_.Require(caller, QuorumService::kUserManagement));
   std::unique_lock lock(core_.mu);
   COFFER_ASSIGN_OR_RETURN(UserRecord user, FindUser(core_, name));
   if (user.name == caller.user) {
@@ -153,6 +157,8 @@ absl::Status UserManager::ChangePassword(const Caller& caller,
   if (caller.user != name) {
     COFFER_RETURN_IF_ERROR(
         RequireAdmin(caller, "change another user's password"));
+    COFFER_RETURN_IF_ERROR(
+        quorum_.Require(caller, QuorumService::kUserManagement));
   }
   COFFER_RETURN_IF_ERROR(CheckPasswordStrength(new_password));
   COFFER_ASSIGN_OR_RETURN(
@@ -170,6 +176,8 @@ absl::Status UserManager::ChangePassword(const Caller& caller,
 absl::Status UserManager::UnlockUser(const Caller& caller,
                                      std::string_view name) {
   COFFER_RETURN_IF_ERROR(RequireAdmin(caller, "unlock users"));
+  COFFER_RETURN_IF_ERROR(
+      quorum_.Require(caller, QuorumService::kUserManagement));
   std::unique_lock lock(core_.mu);
   COFFER_ASSIGN_OR_RETURN(UserRecord user, FindUser(core_, name));
   user.locked = false;

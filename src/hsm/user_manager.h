@@ -1,5 +1,7 @@
 // Users and roles inside one HSM. Only admins manage users; everyone may
-// list them and change their own password. Thread-safe.
+// list them and change their own password. Creating, deleting and unlocking
+// users and changing another user's password need an approved quorum token
+// when user management is under quorum control (quorum.h). Thread-safe.
 //
 // Errors as in hsm.h: PermissionDenied names the rule that refused.
 #ifndef COFFER_HSM_USER_MANAGER_H_
@@ -12,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "crypto/secret_bytes.h"
 #include "hsm/hsm.h"
+#include "hsm/quorum.h"
 #include "hsm/types.h"
 
 namespace coffer::hsm {
@@ -31,7 +34,8 @@ absl::Status CheckPasswordStrength(const crypto::SecretBytes& password);
 
 class UserManager {
  public:
-  explicit UserManager(internal::Core& core) : core_(core) {}
+  UserManager(internal::Core& core, QuorumManager& quorum)
+      : core_(core), quorum_(quorum) {}
 
   absl::Status CreateUser(const Caller& caller, std::string_view name,
                           Role role, const crypto::SecretBytes& password);
@@ -49,6 +53,7 @@ class UserManager {
 
  private:
   internal::Core& core_;
+  QuorumManager& quorum_;  // user management may be under quorum control
 };
 
 }  // namespace coffer::hsm

@@ -1,6 +1,7 @@
 #include "node/dispatcher.h"
 
 #include "base/status.h"
+#include "hsm/quorum.h"
 #include "hsm/user_manager.h"
 #include "node/convert.h"
 #include "node/internal/handlers.h"
@@ -139,6 +140,83 @@ absl::Status Users(Call& c, const hsm::Caller& caller) {
   }
 }
 
+absl::StatusOr<hsm::QuorumService> ServiceFromProto(pb::QuorumService s) {
+  switch (s) {
+    case pb::QUORUM_SERVICE_USER_MANAGEMENT:
+      return hsm::QuorumService::kUserManagement;
+    case pb::QUORUM_SERVICE_QUORUM_CHANGES:
+      return hsm::QuorumService::kQuorumChanges;
+    case pb::QUORUM_SERVICE_KEY_USE:
+      return hsm::QuorumService::kKeyUse;
+    default:
+      return absl::InvalidArgumentError("a quorum service is required");
+  }
+}
+
+void TokenToProto(const hsm::QuorumToken& t, pb::QuorumToken* out) {
+  out->set_id(t.id);
+  out->set_service(
+      static_cast<pb::QuorumService>(static_cast<int>(t.service) + 1));
+  out->set_requested_by(t.requested_by);
+  out->set_expires_unix(t.expires_unix);
+  out->set_challenge(std::string(t.challenge.begin(), t.challenge.end()));
+  for (const std::string& a : t.approvers) out->add_approvers(a);
+  out->set_required(t.required);
+}
+
+absl::Status Quorum(Call& c, const hsm::Caller& caller) {
+  hsm::QuorumManager& quorum = c.hsm.quorum();
+  switch (c.request.op_case()) {
+    case pb::Request::kRegisterQuorumKey:
+      COFFER_RETURN_IF_ERROR(quorum.RegisterKey(
+          caller, AsBytes(c.request.register_quorum_key().public_key_der())));
+      c.response.mutable_register_quorum_key();
+      return absl::OkStatus();
+    case pb::Request::kSetQuorum: {
+      COFFER_ASSIGN_OR_RETURN(
+          hsm::QuorumService service,
+          ServiceFromProto(c.request.set_quorum().service()));
+      COFFER_RETURN_IF_ERROR(
+          quorum.SetQuorum(caller, service, c.request.set_quorum().m()));
+      c.response.mutable_set_quorum();
+      return absl::OkStatus();
+    }
+    case pb::Request::kCreateQuorumToken: {
+      COFFER_ASSIGN_OR_RETURN(
+          hsm::QuorumService service,
+          ServiceFromProto(c.request.create_quorum_token().service()));
+      COFFER_ASSIGN_OR_RETURN(hsm::QuorumToken token,
+                              quorum.CreateToken(caller, service));
+      TokenToProto(token,
+                   c.response.mutable_create_quorum_token()->mutable_token());
+      return absl::OkStatus();
+    }
+    case pb::Request::kApproveQuorumToken: {
+      const pb::ApproveQuorumTokenRequest& r = c.request.approve_quorum_token();
+      COFFER_ASSIGN_OR_RETURN(
+          hsm::QuorumToken token,
+          quorum.Approve(r.token_id(), r.admin(), AsBytes(r.signature())));
+      TokenToProto(token,
+                   c.response.mutable_approve_quorum_token()->mutable_token());
+      return absl::OkStatus();
+    }
+    case pb::Request::kListQuorum: {
+      pb::ListQuorumResponse* out = c.response.mutable_list_quorum();
+      out->set_user_management(
+          quorum.Quorum(hsm::QuorumService::kUserManagement));
+      out->set_quorum_changes(
+          quorum.Quorum(hsm::QuorumService::kQuorumChanges));
+      out->set_key_use(quorum.Quorum(hsm::QuorumService::kKeyUse));
+      for (const hsm::QuorumToken& t : quorum.ListTokens()) {
+        TokenToProto(t, out->add_tokens());
+      }
+      return absl::OkStatus();
+    }
+    default:
+      return absl::InternalError("not a quorum operation");
+  }
+}
+
 }  // namespace
 
 absl::Status ServeLifecycleOrUsers(Call& c) {
@@ -165,7 +243,14 @@ absl::Status ServeLifecycleOrUsers(Call& c) {
   // Everything else needs a session.
   COFFER_ASSIGN_OR_RETURN(hsm::Caller caller,
                           c.hsm.Authenticate(c.request.session()));
+  caller.quorum_token = c.request.quorum_token();
   switch (c.request.op_case()) {
+    case pb::Request::kRegisterQuorumKey:
+    case pb::Request::kSetQuorum:
+    case pb::Request::kCreateQuorumToken:
+    case pb::Request::kApproveQuorumToken:
+    case pb::Request::kListQuorum:
+      return Quorum(c, caller);
     case pb::Request::kCreateUser:
     case pb::Request::kDeleteUser:
     case pb::Request::kListUsers:
