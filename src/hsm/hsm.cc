@@ -154,6 +154,12 @@ absl::Status Hsm::Load() {
                                 applied.message()));
     return absl::OkStatus();
   }
+  if (!core_->tamper_reason.empty()) {
+    // Tampered in an earlier run: stay so until a backup is restored.
+    lock.unlock();
+    TamperResponse(core_->tamper_reason);
+    return absl::OkStatus();
+  }
   core_->state = DeriveState(*core_);
   return absl::OkStatus();
 }
@@ -185,9 +191,14 @@ void Hsm::TamperResponse(std::string_view reason) {
   core_->policy = PolicyRecord();
   core_->state = HsmState::kTampered;
   core_->tamper_reason = std::string(reason);
-  // Erase the stored cluster secrets too. If even that fails the secrets
-  // are still gone from memory and the state stays TAMPERED.
+  // Erase the stored cluster secrets too, and remember the tamper across
+  // restarts. If even that fails the secrets are still gone from memory and
+  // the state stays TAMPERED for this run.
   (void)core_->state_store->ReplaceAll({});
+  std::vector<store::RecordWrite> marker;
+  marker.push_back({kTamperKind, "state",
+                    SecretBytes::CopyOf(AsBytes(core_->tamper_reason))});
+  (void)core_->device_store->Commit(std::move(marker));
 }
 
 absl::Status Hsm::BeginCommission(Mode mode, uint32_t component_count,

@@ -174,6 +174,15 @@ TEST_F(HsmTest, TamperedStateErasesSecretsAndRefusesService) {
   EXPECT_EQ(hsm->Info().users, 0u);
   EXPECT_THAT(hsm->Login("admin", Secret("admin-password")),
               StatusIs(Code::kFailedPrecondition, HasSubstr("TAMPERED")));
+  // The state survives a restart (regression: it used to come back
+  // COMMISSIONED).
+  hsm.reset();
+  hsm = Reopen(nullptr);
+  ASSERT_NE(hsm, nullptr);
+  EXPECT_EQ(hsm->Info().state, HsmState::kTampered);
+  EXPECT_EQ(hsm->Info().tamper_reason, "test signal");
+  EXPECT_THAT(hsm->CreateClusterCsr("again"),
+              StatusIs(Code::kFailedPrecondition));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// Key lifecycle: generation, lookup, attributes, sharing and destruction.
-// The cryptographic operations are in key_operations.cc.
+// Key lifecycle: generation, certificate import, lookup, attributes,
+// sharing and destruction. The cryptographic operations are in
+// key_operations.cc.
 //
 // Locking: every check reads state under core.mu; expensive work (key
 // generation) runs with no lock held, and the result is inserted under the
@@ -14,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "crypto/random.h"
+#include "crypto/x509.h"
 #include "hsm/internal/core.h"
 #include "hsm/internal/key_util.h"
 #include "hsm/policy.h"
@@ -57,10 +59,13 @@ absl::StatusOr<Mode> ModeForCreation(const internal::Core& core,
 }
 
 bool Matches(const KeyAttributes& a, const KeyFilter& f) {
+  // Certificates have no CKA_KEY_TYPE, so a key type matches keys only.
+  const bool key_type_matches =
+      !f.key_type || (a.object_class != ObjectClass::kCertificate &&
+                      *f.key_type == a.key_type);
   return (!f.object_class || *f.object_class == a.object_class) &&
-         (!f.key_type || *f.key_type == a.key_type) &&
-         (!f.label || *f.label == a.label) && (!f.id || *f.id == a.id) &&
-         (!f.token || *f.token == a.token);
+         key_type_matches && (!f.label || *f.label == a.label) &&
+         (!f.id || *f.id == a.id) && (!f.token || *f.token == a.token);
 }
 
 bool TouchesOwnerAttributes(const AttributeChange& c) {
@@ -71,6 +76,13 @@ bool TouchesOwnerAttributes(const AttributeChange& c) {
 
 // PKCS#11's one-way attributes, checked against the object's current value.
 absl::Status CheckOneWay(const KeyAttributes& a, const AttributeChange& c) {
+  if (a.object_class == ObjectClass::kCertificate &&
+      (c.sensitive || c.extractable || c.wrap_with_trusted || c.encrypt ||
+       c.decrypt || c.sign || c.verify || c.wrap || c.unwrap || c.derive)) {
+    return absl::InvalidArgumentError(
+        "certificates take only CKA_LABEL, CKA_ID and CKA_TRUSTED: they are "
+        "public and have no key usage");
+  }
   const bool is_public = a.object_class == ObjectClass::kPublicKey;
   if (is_public && (c.sensitive || c.extractable || c.wrap_with_trusted)) {
     return absl::InvalidArgumentError(
@@ -197,6 +209,56 @@ absl::StatusOr<KeyPairHandles> KeyManager::GenerateKeyPair(
   COFFER_RETURN_IF_ERROR(
       internal::AddObjects(core_, caller, spec.token, std::move(objects)));
   return out;
+}
+
+absl::StatusOr<ObjectHandle> KeyManager::ImportCertificate(
+    const Caller& caller, ByteView der, const std::string& label,
+    const Bytes& id, bool token) {
+  COFFER_RETURN_IF_ERROR(
+      internal::RequireCryptoUser(caller, "import certificates"));
+  if (der.size() > kMaxCertificateSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the certificate has ", der.size(),
+                     " bytes; the HSM stores certificates of at most ",
+                     kMaxCertificateSize, " bytes"));
+  }
+  // Parsing needs no lock; the session is checked under it below.
+  absl::StatusOr<crypto::Certificate> cert = crypto::Certificate::FromDer(der);
+  if (!cert.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not an X.509 certificate the HSM can store: ",
+                     std::string(cert.status().message())));
+  }
+  const crypto::PublicKey subject_key = cert->public_key();
+  COFFER_ASSIGN_OR_RETURN(Bytes public_der, subject_key.ToDer());
+
+  KeyTemplate spec;
+  spec.key_type = internal::KeyTypeOf(subject_key.algorithm());
+  spec.label = label;
+  spec.id = id;
+  spec.token = token;
+  NewObject object;
+  KeyAttributes& a = object.object.attributes;
+  a = internal::AttributesFromTemplate(spec, ObjectClass::kCertificate,
+                                       caller.user);
+  a.bits = static_cast<uint32_t>(subject_key.bits());
+  // It came from outside: nothing about it was ever secret.
+  a.local = false;
+  a.always_sensitive = false;
+  a.never_extractable = false;
+  object.object.public_der = std::move(public_der);
+  object.object.certificate_der = Bytes(der.begin(), der.end());
+
+  std::unique_lock lock(core_.mu);
+  COFFER_RETURN_IF_ERROR(internal::RequireLiveSession(core_, caller).status());
+  COFFER_ASSIGN_OR_RETURN(std::vector<ObjectHandle> handles,
+                          internal::NewHandles(core_, 1));
+  object.object.handle = handles[0];
+  std::vector<NewObject> objects;
+  objects.push_back(std::move(object));
+  COFFER_RETURN_IF_ERROR(
+      internal::AddObjects(core_, caller, token, std::move(objects)));
+  return handles[0];
 }
 
 absl::StatusOr<std::vector<KeyInfo>> KeyManager::Find(

@@ -1,7 +1,7 @@
-// Keys inside one HSM: generation, lookup, PKCS#11 attribute rules, sharing
-// and every cryptographic operation, with the FIPS-mode policy enforced on
-// each call (hsm/policy.h). Thread-safe; signing and other uses take a
-// shared lock, so they run in parallel.
+// Keys and certificates inside one HSM: generation, import, lookup, PKCS#11
+// attribute rules, sharing and every cryptographic operation, with the
+// FIPS-mode policy enforced on each call (hsm/policy.h). Thread-safe; signing
+// and other uses take a shared lock, so they run in parallel.
 //
 // Rules: only crypto users (CUs) create and use keys; a key's owner, and
 // the CUs it is shared with, may use it; only the owner shares, unshares,
@@ -11,6 +11,9 @@
 // wrap-with-trusted is wrapped only by a trusted wrapping key.
 // Every use of a key (sign, verify, encrypt, decrypt, wrap, unwrap, derive)
 // needs an approved quorum token when key use is under quorum control.
+// Certificate objects (X.509) follow the same ownership, sharing and
+// session/token rules as keys; every operation refuses them
+// (InvalidArgument "object N is a certificate, not a key").
 // Errors as in hsm.h; PermissionDenied names the rule that refused.
 #ifndef COFFER_HSM_KEY_MANAGER_H_
 #define COFFER_HSM_KEY_MANAGER_H_
@@ -40,7 +43,8 @@ struct KeyTemplate {
       wrap, unwrap, derive, wrap_with_trusted;
 };
 
-// Attributes to match in Find(); unset fields match anything.
+// Attributes to match in Find(); unset fields match anything. A set
+// key_type matches keys only: certificates have no CKA_KEY_TYPE.
 struct KeyFilter {
   std::optional<ObjectClass> object_class;
   std::optional<KeyType> key_type;
@@ -61,8 +65,14 @@ struct AttributeChange {
 struct KeyInfo {
   ObjectHandle handle = 0;
   KeyAttributes attributes;
-  Bytes public_der;  // SubjectPublicKeyInfo for public and private keys
+  // SubjectPublicKeyInfo of public and private keys, and of a
+  // certificate's subject key (equal to its key pair's public_der).
+  Bytes public_der;
+  Bytes certificate_der;  // certificates: the X.509 DER; keys: empty
 };
+
+// The largest certificate ImportCertificate accepts.
+inline constexpr size_t kMaxCertificateSize = 32 * 1024;
 
 struct KeyPairHandles {
   ObjectHandle public_key = 0;
@@ -78,6 +88,17 @@ class KeyManager {
                                                  const KeyTemplate& spec);
   absl::StatusOr<KeyPairHandles> GenerateKeyPair(const Caller& caller,
                                                  const KeyTemplate& spec);
+  // Stores an X.509 certificate (one DER certificate, at most
+  // kMaxCertificateSize bytes, whose subject key is RSA, EC P-256/P-384 or
+  // Ed25519; InvalidArgument otherwise) as a certificate object owned by
+  // the caller, a CU. Certificates are public: sensitive is false,
+  // extractable true, every usage attribute false. `token` false makes a
+  // session object. The certificate is not checked against any trust
+  // anchor or clock: storing it asserts nothing about it.
+  absl::StatusOr<ObjectHandle> ImportCertificate(const Caller& caller,
+                                                 ByteView der,
+                                                 const std::string& label,
+                                                 const Bytes& id, bool token);
   absl::StatusOr<std::vector<KeyInfo>> Find(const Caller& caller,
                                             const KeyFilter& filter) const;
   absl::StatusOr<KeyInfo> GetAttributes(const Caller& caller,

@@ -78,20 +78,6 @@ absl::StatusOr<ObjectHandle> AddImportedKey(internal::Core& core,
   return handles[0];
 }
 
-KeyType KeyTypeOf(crypto::KeyAlgorithm algorithm) {
-  switch (algorithm) {
-    case crypto::KeyAlgorithm::kRsa:
-      return KeyType::kRsa;
-    case crypto::KeyAlgorithm::kEcP256:
-      return KeyType::kEcP256;
-    case crypto::KeyAlgorithm::kEcP384:
-      return KeyType::kEcP384;
-    case crypto::KeyAlgorithm::kEd25519:
-      break;
-  }
-  return KeyType::kEd25519;
-}
-
 // The new key object for unwrapped `plaintext`, checked against `spec`.
 absl::StatusOr<internal::NewObject> UnwrappedObject(const Material& kek,
                                                     const Caller& caller,
@@ -114,7 +100,7 @@ absl::StatusOr<internal::NewObject> UnwrappedObject(const Material& kek,
       return absl::InvalidArgumentError(
           "the unwrapped data is not a supported PKCS#8 private key");
     }
-    const KeyType type = KeyTypeOf(parsed->algorithm());
+    const KeyType type = internal::KeyTypeOf(parsed->algorithm());
     if (type != spec.key_type) {
       return absl::InvalidArgumentError(absl::StrCat(
           "the unwrapped key is ", internal::KeyTypeName(type),
@@ -276,6 +262,9 @@ absl::StatusOr<Bytes> KeyManager::Wrap(const Caller& caller,
     COFFER_ASSIGN_OR_RETURN(
         const KeyObject* target,
         internal::LookupOwned(core_, caller, key, "wrap out"));
+    // Certificates are public and extractable, but not keys: wrapping one
+    // would carry no key material at all.
+    COFFER_RETURN_IF_ERROR(internal::RequireKey(*target));
     const KeyAttributes& a = target->attributes;
     if (a.object_class == ObjectClass::kPublicKey) {
       return absl::InvalidArgumentError(absl::StrCat(

@@ -157,8 +157,9 @@ absl::StatusOr<QuorumToken> QuorumManager::Approve(std::string_view token_id,
     auto it = core_.users.find(std::string(admin));
     if (it == core_.users.end() || it->second.role != Role::kAdmin ||
         it->second.quorum_key_der.empty()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "'", std::string(admin), "' is not an admin with a registered quorum key"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("'", std::string(admin),
+                       "' is not an admin with a registered quorum key"));
     }
     key_der = it->second.quorum_key_der;
   }

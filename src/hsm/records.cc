@@ -252,6 +252,8 @@ SecretBytes Encode(const KeyObject& k) {
       .Bytes(10, k.secret.ExposeSecret())
       .Bytes(11, k.public_der)
       .U64(20, flags);
+  // Certificates only, so key records keep their earlier encoding.
+  if (!k.certificate_der.empty()) w.Bytes(12, k.certificate_der);
   // Shared users: one field each, tags 100.. in sorted order.
   uint16_t tag = 100;
   for (const std::string& user : a.shared_with) w.String(tag++, user);
@@ -271,7 +273,7 @@ absl::StatusOr<KeyObject> DecodeKey(const SecretBytes& payload) {
   COFFER_FIELD(bits, kKind, r.GetU64(7));
   COFFER_FIELD(a.owner, kKind, r.GetString(8));
   COFFER_FIELD(flags, kKind, r.GetU64(20));
-  if (object_class > static_cast<uint64_t>(ObjectClass::kPublicKey) ||
+  if (object_class > static_cast<uint64_t>(ObjectClass::kCertificate) ||
       key_type > static_cast<uint64_t>(KeyType::kEd25519)) {
     return absl::InvalidArgumentError("key record: unknown class or type");
   }
@@ -282,6 +284,13 @@ absl::StatusOr<KeyObject> DecodeKey(const SecretBytes& payload) {
   k.pair_handle = r.U64Or(9, 0);
   k.secret = SecretField(r, 10);
   k.public_der = BytesField(r, 11);
+  k.certificate_der = BytesField(r, 12);
+  if ((a.object_class == ObjectClass::kCertificate) ==
+      k.certificate_der.empty()) {
+    return absl::InvalidArgumentError(
+        "key record: a certificate object needs its DER and only a "
+        "certificate object has one");
+  }
   for (size_t i = 0; i < std::size(kFlags); ++i) {
     a.*kFlags[i] = (flags >> i) & 1;
   }

@@ -22,10 +22,13 @@ namespace coffer::hsm {
 inline constexpr char kDeviceKind[] = "device";          // device scope
 inline constexpr char kCommissionKind[] = "commission";  // device scope
 inline constexpr char kTlsIdentityKind[] = "tls";        // device scope
-inline constexpr char kClusterKind[] = "cluster";        // cluster scope
-inline constexpr char kUserKind[] = "user";              // cluster scope
-inline constexpr char kKeyKind[] = "key";                // cluster scope
-inline constexpr char kPolicyKind[] = "policy";          // cluster scope
+// Present while the HSM is TAMPERED; the payload is the reason (UTF-8).
+// Device scope, so the state survives restarts until a restore clears it.
+inline constexpr char kTamperKind[] = "tamper";
+inline constexpr char kClusterKind[] = "cluster";  // cluster scope
+inline constexpr char kUserKind[] = "user";        // cluster scope
+inline constexpr char kKeyKind[] = "key";          // cluster scope
+inline constexpr char kPolicyKind[] = "policy";    // cluster scope
 
 inline constexpr size_t kAkbkSize = 32;  // AES-256
 inline constexpr size_t kMkbkSize = 32;

@@ -31,7 +31,9 @@ enum class HsmState {
 
 using ObjectHandle = uint64_t;  // stable for the life of the object
 
-enum class ObjectClass { kSecretKey, kPrivateKey, kPublicKey };
+// kCertificate is CKO_CERTIFICATE with CKA_CERTIFICATE_TYPE = CKC_X_509:
+// public data, never used for a cryptographic operation (docs/keys.md).
+enum class ObjectClass { kSecretKey, kPrivateKey, kPublicKey, kCertificate };
 
 enum class KeyType {
   kAes,            // 128, 192, 256 bits
@@ -43,6 +45,9 @@ enum class KeyType {
 };
 
 // The PKCS#11 attributes Coffer stores per object (CKA_* in comments).
+// Certificates have no CKA_KEY_TYPE: their key_type is the type of the
+// subject's public key, for display, and KeyFilter::key_type never matches
+// a certificate. Their bits are the subject key's size.
 struct KeyAttributes {
   ObjectClass object_class = ObjectClass::kSecretKey;  // CKA_CLASS
   KeyType key_type = KeyType::kAes;                    // CKA_KEY_TYPE
@@ -72,10 +77,15 @@ struct KeyAttributes {
 struct KeyObject {
   ObjectHandle handle = 0;
   KeyAttributes attributes;
-  // Secret keys: the raw key. Private keys: PKCS#8 DER. Public keys: empty.
+  // Secret keys: the raw key. Private keys: PKCS#8 DER. Public keys and
+  // certificates: empty.
   crypto::SecretBytes secret;
-  // Public and private keys: the SubjectPublicKeyInfo DER.
+  // Public and private keys: the SubjectPublicKeyInfo DER. Certificates:
+  // the subject's SubjectPublicKeyInfo, as the HSM encodes it, so it equals
+  // the public_der of the matching key pair.
   Bytes public_der;
+  // Certificates: the X.509 certificate, DER (CKA_VALUE). Keys: empty.
+  Bytes certificate_der;
   // The private key's partner (and vice versa); 0 when none.
   ObjectHandle pair_handle = 0;
 };

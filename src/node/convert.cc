@@ -115,8 +115,25 @@ pb::ObjectClass ToProto(hsm::ObjectClass c) {
       return pb::OBJECT_CLASS_PRIVATE_KEY;
     case hsm::ObjectClass::kPublicKey:
       return pb::OBJECT_CLASS_PUBLIC_KEY;
+    case hsm::ObjectClass::kCertificate:
+      return pb::OBJECT_CLASS_CERTIFICATE;
   }
   return pb::OBJECT_CLASS_UNSPECIFIED;
+}
+
+absl::StatusOr<hsm::ObjectClass> FromProto(pb::ObjectClass c) {
+  switch (c) {
+    case pb::OBJECT_CLASS_SECRET_KEY:
+      return hsm::ObjectClass::kSecretKey;
+    case pb::OBJECT_CLASS_PRIVATE_KEY:
+      return hsm::ObjectClass::kPrivateKey;
+    case pb::OBJECT_CLASS_PUBLIC_KEY:
+      return hsm::ObjectClass::kPublicKey;
+    case pb::OBJECT_CLASS_CERTIFICATE:
+      return hsm::ObjectClass::kCertificate;
+    default:
+      return absl::InvalidArgumentError("unknown object class");
+  }
 }
 
 namespace {
@@ -169,20 +186,10 @@ absl::StatusOr<hsm::KeyTemplate> FromProto(const pb::KeyTemplate& t) {
 
 absl::StatusOr<hsm::KeyFilter> FromProto(const pb::KeyFilter& f) {
   hsm::KeyFilter out;
-  switch (f.object_class()) {
-    case pb::OBJECT_CLASS_UNSPECIFIED:
-      break;
-    case pb::OBJECT_CLASS_SECRET_KEY:
-      out.object_class = hsm::ObjectClass::kSecretKey;
-      break;
-    case pb::OBJECT_CLASS_PRIVATE_KEY:
-      out.object_class = hsm::ObjectClass::kPrivateKey;
-      break;
-    case pb::OBJECT_CLASS_PUBLIC_KEY:
-      out.object_class = hsm::ObjectClass::kPublicKey;
-      break;
-    default:
-      return absl::InvalidArgumentError("unknown object class");
+  if (f.object_class() != pb::OBJECT_CLASS_UNSPECIFIED) {
+    absl::StatusOr<hsm::ObjectClass> c = FromProto(f.object_class());
+    if (!c.ok()) return c.status();
+    out.object_class = *c;
   }
   if (f.key_type() != pb::KEY_TYPE_UNSPECIFIED) {
     absl::StatusOr<hsm::KeyType> type = FromProto(f.key_type());
@@ -292,6 +299,8 @@ void ToProto(const hsm::KeyInfo& info, pb::KeyInfo* out) {
   for (const std::string& user : a.shared_with) p->add_shared_with(user);
   out->set_public_der(
       std::string(info.public_der.begin(), info.public_der.end()));
+  out->set_certificate_der(
+      std::string(info.certificate_der.begin(), info.certificate_der.end()));
 }
 
 pb::Status ToProto(const absl::Status& status) {

@@ -28,6 +28,7 @@ pb::HsmState ToProto(hsm::HsmState state);
 pb::KeyType ToProto(hsm::KeyType type);
 absl::StatusOr<hsm::KeyType> FromProto(pb::KeyType type);
 pb::ObjectClass ToProto(hsm::ObjectClass c);
+absl::StatusOr<hsm::ObjectClass> FromProto(pb::ObjectClass c);
 
 absl::StatusOr<hsm::KeyTemplate> FromProto(const pb::KeyTemplate& t);
 absl::StatusOr<hsm::KeyFilter> FromProto(const pb::KeyFilter& f);

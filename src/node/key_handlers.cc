@@ -42,6 +42,16 @@ absl::Status ManageKeys(Call& c, const hsm::Caller& caller) {
           pair.private_key);
       return absl::OkStatus();
     }
+    case pb::Request::kImportCertificate: {
+      const pb::ImportCertificateRequest& r = c.request.import_certificate();
+      COFFER_ASSIGN_OR_RETURN(
+          hsm::ObjectHandle h,
+          keys.ImportCertificate(caller, View(r.certificate_der()), r.label(),
+                                 Bytes(r.id().begin(), r.id().end()),
+                                 !r.session_object()));
+      c.response.mutable_import_certificate()->set_handle(h);
+      return absl::OkStatus();
+    }
     case pb::Request::kFindKeys: {
       COFFER_ASSIGN_OR_RETURN(hsm::KeyFilter f,
                               FromProto(c.request.find_keys().filter()));

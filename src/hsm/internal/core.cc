@@ -48,6 +48,9 @@ absl::Status Core::Apply(const std::string& kind, const std::string& id,
     COFFER_ASSIGN_OR_RETURN(device, DecodeDevice(*payload));
   } else if (kind == kCommissionKind) {
     COFFER_ASSIGN_OR_RETURN(commission, DecodeCommission(*payload));
+  } else if (kind == kTamperKind) {
+    ByteView reason = payload->ExposeSecret();
+    tamper_reason = std::string(reason.begin(), reason.end());
   } else if (kind == kTlsIdentityKind) {
     COFFER_ASSIGN_OR_RETURN(tls, DecodeTlsIdentity(*payload));
   } else {

@@ -72,6 +72,8 @@ const char* ClassName(ObjectClass c) {
       return "private";
     case ObjectClass::kPublicKey:
       return "public";
+    case ObjectClass::kCertificate:
+      return "certificate";
   }
   return "unknown";
 }
@@ -123,6 +125,8 @@ absl::Status LoadMaterial(const Core& core, const Caller& caller,
                               crypto::PublicKey::FromDer(object.public_der));
       break;
     }
+    case ObjectClass::kCertificate:
+      return RequireKey(object);  // LookupForUse has refused it already
   }
   return absl::OkStatus();
 }

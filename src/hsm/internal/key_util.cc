@@ -146,6 +146,7 @@ absl::StatusOr<const KeyObject*> LookupForUse(const Core& core,
   COFFER_RETURN_IF_ERROR(RequireCryptoUser(caller, "use keys"));
   COFFER_ASSIGN_OR_RETURN(const KeyObject* object,
                           LookupVisible(core, caller, handle));
+  COFFER_RETURN_IF_ERROR(RequireKey(*object));
   const UseInfo info = InfoFor(use);
   if (!(object->attributes.*info.flag)) {
     return absl::PermissionDeniedError(
@@ -153,6 +154,16 @@ absl::StatusOr<const KeyObject*> LookupForUse(const Core& core,
                      info.attribute, " is false)"));
   }
   return object;
+}
+
+absl::Status RequireKey(const KeyObject& object) {
+  if (object.attributes.object_class == ObjectClass::kCertificate) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "object ", object.handle,
+        " is a certificate, not a key: certificates take part in no "
+        "cryptographic operation; use the key they certify"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<crypto::PrivateKey> PrivateKeyOf(const Core& core,
@@ -237,9 +248,13 @@ KeyAttributes AttributesFromTemplate(const KeyTemplate& spec,
       a.unwrap = spec.unwrap.value_or(false);
       a.derive = spec.derive.value_or(false);
       break;
+    case ObjectClass::kCertificate:
+      break;  // no usage at all
   }
-  if (object_class == ObjectClass::kPublicKey) {
-    // Public keys are never secret: nothing to keep sensitive.
+  if (object_class == ObjectClass::kPublicKey ||
+      object_class == ObjectClass::kCertificate) {
+    // Public keys and certificates are never secret: nothing to keep
+    // sensitive.
     a.sensitive = false;
     a.extractable = true;
   } else {
@@ -297,12 +312,28 @@ KeyObject CloneObject(const KeyObject& object) {
   copy.attributes = object.attributes;
   copy.secret = object.secret.Clone();
   copy.public_der = object.public_der;
+  copy.certificate_der = object.certificate_der;
   copy.pair_handle = object.pair_handle;
   return copy;
 }
 
 KeyInfo InfoOf(const KeyObject& object) {
-  return KeyInfo{object.handle, object.attributes, object.public_der};
+  return KeyInfo{object.handle, object.attributes, object.public_der,
+                 object.certificate_der};
+}
+
+KeyType KeyTypeOf(crypto::KeyAlgorithm algorithm) {
+  switch (algorithm) {
+    case crypto::KeyAlgorithm::kRsa:
+      return KeyType::kRsa;
+    case crypto::KeyAlgorithm::kEcP256:
+      return KeyType::kEcP256;
+    case crypto::KeyAlgorithm::kEcP384:
+      return KeyType::kEcP384;
+    case crypto::KeyAlgorithm::kEd25519:
+      break;
+  }
+  return KeyType::kEd25519;
 }
 
 absl::Status CheckSecretKeySize(KeyType type, uint32_t bits) {

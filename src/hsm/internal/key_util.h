@@ -51,8 +51,12 @@ absl::StatusOr<const KeyObject*> LookupOwned(const Core& core,
                                              const Caller& caller,
                                              ObjectHandle handle,
                                              const char* action);
-// The object, if the calling CU may use it and its usage attribute for
-// `use` is true; PermissionDenied names the attribute.
+// InvalidArgument if `object` is a certificate: "object N is a
+// certificate, not a key".
+absl::Status RequireKey(const KeyObject& object);
+// The object, if it is a key (RequireKey), the calling CU may use it and
+// its usage attribute for `use` is true; PermissionDenied names the
+// attribute.
 absl::StatusOr<const KeyObject*> LookupForUse(const Core& core,
                                               const Caller& caller,
                                               ObjectHandle handle, KeyUse use);
@@ -75,7 +79,8 @@ absl::StatusOr<std::vector<ObjectHandle>> NewHandles(const Core& core,
 // Attributes for a new object of `object_class` made from `spec` by
 // `owner`: PKCS#11's rules for sensitive/extractable, Coffer's defaults for
 // usage flags (docs/keys.md), the pair split, and local/always_sensitive/
-// never_extractable as for a key generated inside the HSM.
+// never_extractable as for a key generated inside the HSM. Certificates
+// get no usage flags and are not sensitive, extractable.
 KeyAttributes AttributesFromTemplate(const KeyTemplate& spec,
                                      ObjectClass object_class,
                                      const std::string& owner);
@@ -98,6 +103,9 @@ std::vector<store::RecordWrite> DropSharesOf(const Core& core,
 
 KeyObject CloneObject(const KeyObject& object);
 KeyInfo InfoOf(const KeyObject& object);
+
+// The key type of a crypto module algorithm.
+KeyType KeyTypeOf(crypto::KeyAlgorithm algorithm);
 
 // InvalidArgument unless `bits` suits a secret key of `type` (AES
 // 128/192/256; generic secret 64..4096, a multiple of 8).

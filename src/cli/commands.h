@@ -1,0 +1,76 @@
+// The handlers the command table (command_table.cc) dispatches to, one
+// file per family, and the few helpers they share. Internal to src/cli.
+#ifndef COFFER_CLI_COMMANDS_H_
+#define COFFER_CLI_COMMANDS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "cli/command_table.h"
+#include "cli/names.h"
+
+namespace coffer::cli {
+
+// factory_commands.cc: offline development provisioning (INSECURE).
+absl::Status FactoryInit(Context& ctx);
+absl::Status FactoryManufacture(Context& ctx);
+absl::Status CaInit(Context& ctx);
+absl::Status CaIssue(Context& ctx);
+absl::Status CaSignCsr(Context& ctx);
+absl::Status CeremonyAkbk(Context& ctx);
+
+// hsm_commands.cc: lifecycle and sessions.
+absl::Status HsmInfo(Context& ctx);
+absl::Status HsmCommission(Context& ctx);
+absl::Status HsmAddComponent(Context& ctx);
+absl::Status HsmClusterCsr(Context& ctx);
+absl::Status HsmInstallClusterCert(Context& ctx);
+absl::Status HsmActivate(Context& ctx);
+absl::Status Login(Context& ctx);
+absl::Status Logout(Context& ctx);
+
+// user_commands.cc
+absl::Status UserCreate(Context& ctx);
+absl::Status UserDelete(Context& ctx);
+absl::Status UserList(Context& ctx);
+absl::Status UserChangePassword(Context& ctx);
+absl::Status UserUnlock(Context& ctx);
+
+// key_commands.cc
+absl::Status KeyGenerateSymmetric(Context& ctx);
+absl::Status KeyGenerateAsymmetric(Context& ctx);
+absl::Status KeyList(Context& ctx);
+absl::Status KeyAttributes(Context& ctx);
+absl::Status KeySetAttribute(Context& ctx);
+absl::Status KeyShare(Context& ctx);
+absl::Status KeyUnshare(Context& ctx);
+absl::Status KeyDelete(Context& ctx);
+absl::Status KeyWrap(Context& ctx);
+absl::Status KeyUnwrap(Context& ctx);
+
+// crypto_commands.cc
+absl::Status CryptoSign(Context& ctx);
+absl::Status CryptoVerify(Context& ctx);
+absl::Status CryptoEncrypt(Context& ctx);
+absl::Status CryptoDecrypt(Context& ctx);
+
+// dev_hsm.cc
+absl::Status DevHsmUp(Context& ctx);
+absl::Status DevHsmDown(Context& ctx);
+
+// --- shared helpers ---------------------------------------------------
+// The key named by `handle_flag` (a handle) or `label_flag` (a label;
+// among the keys with that label, the one whose class fits `use` for
+// `private_side`: sign/decrypt/unwrap use the private key or a secret key).
+absl::StatusOr<uint64_t> ResolveKey(Connection& conn, const Args& args,
+                                    const std::string& handle_flag,
+                                    const std::string& label_flag,
+                                    bool private_side);
+// For destructive commands: OK with --force, else asks on a terminal;
+// UsageError in a pipe without --force.
+absl::Status Confirm(const Args& args, const std::string& question);
+
+}  // namespace coffer::cli
+
+#endif  // COFFER_CLI_COMMANDS_H_
