@@ -75,6 +75,8 @@ std::vector<Command> BuildTable() {
   const std::vector<std::string> sign = MechanismNames(MechanismUse::kSign);
   const std::vector<std::string> enc = MechanismNames(MechanismUse::kEncrypt);
   const std::vector<std::string> wrap = MechanismNames(MechanismUse::kWrap);
+  const std::vector<std::string> quorum_services = {
+      "user-management", "quorum-changes", "key-use"};
   return {
     // Offline development provisioning.
     {"factory", "", "the manufacturer's factory (a development stand-in)",
@@ -216,6 +218,31 @@ std::vector<Command> BuildTable() {
     {"key", "delete", "destroy a key you own",
      Join({KeyRef(), {{"--force", "do not ask", kSwitch}}}),
      KeyDelete},
+    {"key", "import-certificate", "store an X.509 certificate (PEM) in the HSM",
+     {{"--in", "PEM file (default: stdin)"},
+      {"--label", "label"},
+      {"--session", "a session object (gone at logout)", kSwitch}},
+     KeyImportCertificate},
+    {"quorum", "", "M of N admin approval (pass tokens in $COFFER_QUORUM_TOKEN)",
+     {}, nullptr},
+    {"quorum", "keygen", "make an approval key pair locally (EC P-256)",
+     {Required("--out", "file prefix: PREFIX.key, PREFIX.pub.pem")},
+     QuorumKeygen},
+    {"quorum", "register-key", "register your approval public key (admins)",
+     {Required("--public-key", "PEM public key file")}, QuorumRegisterKey},
+    {"quorum", "set", "set M for a service (admins)",
+     {Choice("--service", "service", quorum_services, "user-management"),
+      Required("--m", "approvals needed (1 = off)")},
+     QuorumSet},
+    {"quorum", "list", "show M per service and the open tokens", {},
+     QuorumList},
+    {"quorum", "token-create", "open a token for one operation",
+     {Choice("--service", "service", quorum_services, "user-management")},
+     QuorumTokenCreate},
+    {"quorum", "token-approve", "approve a token with your private key",
+     {Required("--token", "token id"), Required("--admin", "your admin name"),
+      Required("--key-file", "your approval private key (PEM)")},
+     QuorumTokenApprove},
     {"key", "wrap", "wrap (export) an extractable key under a wrapping key",
      Join({KeyRef("the key to wrap"),
            {Required("--wrapping-handle", "handle of the wrapping key"),

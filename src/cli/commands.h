@@ -49,6 +49,16 @@ absl::Status KeyDelete(Context& ctx);
 absl::Status KeyWrap(Context& ctx);
 absl::Status KeyUnwrap(Context& ctx);
 
+absl::Status KeyImportCertificate(Context& ctx);
+
+// quorum_commands.cc
+absl::Status QuorumKeygen(Context& ctx);
+absl::Status QuorumRegisterKey(Context& ctx);
+absl::Status QuorumSet(Context& ctx);
+absl::Status QuorumList(Context& ctx);
+absl::Status QuorumTokenCreate(Context& ctx);
+absl::Status QuorumTokenApprove(Context& ctx);
+
 // crypto_commands.cc
 absl::Status CryptoSign(Context& ctx);
 absl::Status CryptoVerify(Context& ctx);

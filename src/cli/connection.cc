@@ -116,6 +116,14 @@ absl::StatusOr<Connection> Connection::Open(const ConnectionConfig& config) {
 }
 
 absl::StatusOr<pb::Response> Connection::Call(pb::Request& request) {
+  // An approved quorum token unlocks operations under quorum control. It
+  // is not a secret: it serves only its requester, once, for 10 minutes.
+  const char* from_env = std::getenv("COFFER_QUORUM_TOKEN");
+  const std::string quorum_token =
+      !quorum_token_.empty() ? quorum_token_ : (from_env ? from_env : "");
+  if (!quorum_token.empty() && request.quorum_token().empty()) {
+    request.set_quorum_token(quorum_token);
+  }
   absl::StatusOr<pb::Response> response = client_.CallInPlace(request);
   if (response.ok()) return response;
   const absl::Status& s = response.status();
@@ -177,7 +185,9 @@ absl::Status RemoveSession(const std::string& path) {
 
 absl::StatusOr<Connection> OpenConnection(const ConnectionFlags& flags) {
   COFFER_ASSIGN_OR_RETURN(ConnectionConfig config, ResolveConfig(flags));
-  return Connection::Open(config);
+  COFFER_ASSIGN_OR_RETURN(Connection connection, Connection::Open(config));
+  connection.set_quorum_token(flags.quorum_token);
+  return connection;
 }
 
 absl::StatusOr<Connection> OpenSession(const ConnectionFlags& flags,
@@ -186,6 +196,7 @@ absl::StatusOr<Connection> OpenSession(const ConnectionFlags& flags,
   COFFER_ASSIGN_OR_RETURN(Session saved, LoadSession(config.session_file));
   COFFER_ASSIGN_OR_RETURN(Connection connection, Connection::Open(config));
   connection.set_session(saved.token);
+  connection.set_quorum_token(flags.quorum_token);
   if (session != nullptr) *session = std::move(saved);
   return connection;
 }

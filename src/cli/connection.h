@@ -22,6 +22,7 @@ namespace pb = ::coffer::hsm::v1;
 // Any field may be empty.
 struct ConnectionFlags {
   std::string config, hsm, ca, cert, key, server_name, session_file;
+  std::string quorum_token;  // else $COFFER_QUORUM_TOKEN
 };
 
 // Resolved: paths absolute or relative to the working directory.
@@ -44,10 +45,13 @@ class Connection {
   // a lost connection or a timeout is exit 3.
   absl::StatusOr<pb::Response> Call(pb::Request& request);
   void set_session(std::string token) { client_.set_session(std::move(token)); }
+  // Attached to every request (operations under quorum control need it).
+  void set_quorum_token(std::string token) { quorum_token_ = std::move(token); }
 
  private:
   explicit Connection(client::HsmClient client) : client_(std::move(client)) {}
   client::HsmClient client_;
+  std::string quorum_token_;
 };
 
 // What `coffer login` saves. `token` is a bearer secret.

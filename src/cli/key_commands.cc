@@ -6,6 +6,7 @@
 #include "base/status.h"
 #include "cli/commands.h"
 #include "cli/io.h"
+#include "crypto/x509.h"
 
 namespace coffer::cli {
 namespace {
@@ -303,6 +304,25 @@ absl::Status KeyUnwrap(Context& ctx) {
   doc["type"] = KeyTypeName(type);
   doc["label"] = t.label();
   ctx.out.Print(doc, "Unwrapped the key.");
+  return absl::OkStatus();
+}
+
+absl::Status KeyImportCertificate(Context& ctx) {
+  COFFER_ASSIGN_OR_RETURN(std::string pem, ReadInput(ctx.args.Get("--in")));
+  COFFER_ASSIGN_OR_RETURN(crypto::Certificate cert,
+                          crypto::Certificate::FromPem(pem));
+  const Bytes der = cert.ToDer();
+  pb::Request request;
+  pb::ImportCertificateRequest* r = request.mutable_import_certificate();
+  r->set_certificate_der(std::string(der.begin(), der.end()));
+  r->set_label(ctx.args.Get("--label"));
+  r->set_session_object(ctx.args.Switch("--session"));
+  COFFER_ASSIGN_OR_RETURN(Connection conn, OpenSession(ctx.connection));
+  COFFER_ASSIGN_OR_RETURN(pb::Response response, conn.Call(request));
+  Json doc;
+  doc["handle"] = std::to_string(response.import_certificate().handle());
+  doc["subject"] = cert.subject_common_name();
+  ctx.out.Print(doc, "imported certificate for " + cert.subject_common_name());
   return absl::OkStatus();
 }
 

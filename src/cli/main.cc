@@ -39,6 +39,9 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& g) {
                  "certificate chaining to --ca)");
   app.add_option("--session-file", g.connection.session_file,
                  "where the login session is kept");
+  app.add_option("--quorum-token", g.connection.quorum_token,
+                 "an approved quorum token for an operation under quorum "
+                 "control (default: $COFFER_QUORUM_TOKEN)");
 }
 
 // The CLI11 options made for one command's flags.

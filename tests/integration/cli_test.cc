@@ -306,3 +306,65 @@ TEST(FipsCliTest, Ed25519IsRefusedOnAFipsHsmWithTheRuleNamed) {
 
 }  // namespace
 }  // namespace coffer::integration
+
+namespace coffer::integration {
+namespace {
+
+// Quorum through the CLI, on an HSM of its own (it changes policy): two
+// admins register approval keys made locally, user management needs 2 of
+// them, and a token they both approve unlocks exactly one user creation.
+TEST(QuorumCliTest, TwoAdminsApproveOneUserCreation) {
+  auto up = DevHsm::Up();
+  ASSERT_TRUE(up.ok()) << up.status();
+  const DevHsm& hsm = **up;
+  ASSERT_EQ(hsm.Login("admin", hsm.AdminPassword(), "admin").exit_code, 0);
+  ProcessResult r = hsm.Coffer({"user", "create", "--name", "admin2", "--role",
+                                "admin", "--password-stdin"},
+                               "admin2-password\n", "admin");
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  ASSERT_EQ(hsm.Login("admin2", "admin2-password", "admin2").exit_code, 0);
+  for (const char* who : {"admin", "admin2"}) {
+    const std::string prefix = hsm.File(std::string("quorum-") + who);
+    r = hsm.Coffer({"quorum", "keygen", "--out", prefix}, "", who);
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+    r = hsm.Coffer(
+        {"quorum", "register-key", "--public-key", prefix + ".pub.pem"}, "",
+        who);
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  }
+  r = hsm.Coffer({"quorum", "set", "--service", "user-management", "--m", "2"},
+                 "", "admin");
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+
+  const std::vector<std::string> create = {"user", "create", "--name", "carol",
+                                           "--password-stdin"};
+  r = hsm.Coffer(create, "carol-password\n", "admin");
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_THAT(r.stderr_data, HasSubstr("quorum"));
+
+  Json token = hsm.CofferJson(
+      {"quorum", "token-create", "--service", "user-management"}, "admin");
+  ASSERT_TRUE(token.is_object() && token.contains("token")) << token.dump();
+  const std::string id = token["token"].get<std::string>();
+  for (const char* who : {"admin", "admin2"}) {
+    r = hsm.Coffer(
+        {"quorum", "token-approve", "--token", id, "--admin", who, "--key-file",
+         hsm.File(std::string("quorum-") + who) + ".key"},
+        "", who);
+    ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  }
+  std::vector<std::string> with_token = {"--quorum-token", id};
+  with_token.insert(with_token.end(), create.begin(), create.end());
+  r = hsm.Coffer(with_token, "carol-password\n", "admin");
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  // The token served once.
+  with_token[5] = "dave";
+  r = hsm.Coffer(with_token, "dave-password\n", "admin");
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  Json users = hsm.CofferJson({"user", "list"}, "admin");
+  EXPECT_THAT(users.dump(), HasSubstr("carol"));
+  EXPECT_THAT(users.dump(), Not(HasSubstr("dave")));
+}
+
+}  // namespace
+}  // namespace coffer::integration
