@@ -181,6 +181,9 @@ std::vector<Command> BuildTable() {
     {"user", "unlock", "unlock a user locked after failed logins",
      {Required("--name", "user name")},
      UserUnlock},
+    {"user", "set-lockout", "wrong passwords allowed before a lockout (admin)",
+     {Required("--max-failed-logins", "1 to 100 (default policy: 5)")},
+     UserSetLockout},
 
     // Keys.
     {"key", "", "keys (crypto users create and use them)", {}, nullptr},

@@ -36,6 +36,7 @@ absl::Status UserDelete(Context& ctx);
 absl::Status UserList(Context& ctx);
 absl::Status UserChangePassword(Context& ctx);
 absl::Status UserUnlock(Context& ctx);
+absl::Status UserSetLockout(Context& ctx);
 
 // key_commands.cc
 absl::Status KeyGenerateSymmetric(Context& ctx);

@@ -116,4 +116,19 @@ absl::Status UserUnlock(Context& ctx) {
   return Done(ctx, name, "Unlocked " + name + ".");
 }
 
+absl::Status UserSetLockout(Context& ctx) {
+  COFFER_ASSIGN_OR_RETURN(uint64_t max,
+                          ctx.args.GetUint("--max-failed-logins"));
+  pb::Request request;
+  request.mutable_set_lockout_policy()->set_max_failed_logins(
+      static_cast<uint32_t>(max));
+  COFFER_ASSIGN_OR_RETURN(Connection conn, OpenSession(ctx.connection));
+  COFFER_RETURN_IF_ERROR(conn.Call(request).status());
+  Json doc;
+  doc["max_failed_logins"] = max;
+  ctx.out.Print(
+      doc, absl::StrCat("users are locked after ", max, " wrong passwords"));
+  return absl::OkStatus();
+}
+
 }  // namespace coffer::cli

@@ -135,6 +135,11 @@ absl::Status Users(Call& c, const hsm::Caller& caller) {
           users.UnlockUser(caller, c.request.unlock_user().name()));
       c.response.mutable_unlock_user();
       return absl::OkStatus();
+    case pb::Request::kSetLockoutPolicy:
+      COFFER_RETURN_IF_ERROR(users.SetMaxFailedLogins(
+          caller, c.request.set_lockout_policy().max_failed_logins()));
+      c.response.mutable_set_lockout_policy();
+      return absl::OkStatus();
     default:
       return absl::InternalError("not a user operation");
   }
@@ -256,6 +261,7 @@ absl::Status ServeLifecycleOrUsers(Call& c) {
     case pb::Request::kListUsers:
     case pb::Request::kChangePassword:
     case pb::Request::kUnlockUser:
+    case pb::Request::kSetLockoutPolicy:
       return Users(c, caller);
     default:
       return ServeKeys(c, caller);

@@ -310,6 +310,31 @@ TEST(FipsCliTest, Ed25519IsRefusedOnAFipsHsmWithTheRuleNamed) {
 namespace coffer::integration {
 namespace {
 
+// The lockout policy is configurable by admins only, on an HSM of its own.
+TEST(LockoutPolicyCliTest, AdminsSetHowManyWrongPasswordsLockAUser) {
+  auto up = DevHsm::Up();
+  ASSERT_TRUE(up.ok()) << up.status();
+  const DevHsm& hsm = **up;
+  ASSERT_EQ(hsm.CreateCryptoUser("lina", "lina-password").exit_code, 0);
+  ASSERT_EQ(hsm.Login("lina", "lina-password", "lina").exit_code, 0);
+  ProcessResult r = hsm.Coffer(
+      {"user", "set-lockout", "--max-failed-logins", "2"}, "", "lina");
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_THAT(r.stderr_data, HasSubstr("only an admin"));
+  r = hsm.Coffer({"user", "set-lockout", "--max-failed-logins", "0"}, "",
+                 "admin");
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  r = hsm.Coffer({"user", "set-lockout", "--max-failed-logins", "2"}, "",
+                 "admin");
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(hsm.Login("lina", "wrong-password", "lina").exit_code, 1);
+  }
+  r = hsm.Login("lina", "lina-password", "lina");
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_THAT(r.stderr_data, HasSubstr("locked"));
+}
+
 // Quorum through the CLI, on an HSM of its own (it changes policy): two
 // admins register approval keys made locally, user management needs 2 of
 // them, and a token they both approve unlocks exactly one user creation.
