@@ -126,6 +126,15 @@ absl::StatusOr<internal::NewObject> UnwrappedObject(const Material& kek,
   return n;
 }
 
+// AES-KW or AES-KWP under `kek`, as `mech` names.
+absl::StatusOr<crypto::AesKeyWrap> KeyWrapFor(const MechanismParams& mech,
+                                              SecretBytes kek) {
+  return crypto::AesKeyWrap::Create(mech.mechanism == Mechanism::kAesKeyWrap
+                                        ? crypto::KeyWrapMode::kKw
+                                        : crypto::KeyWrapMode::kKwp,
+                                    std::move(kek));
+}
+
 bool IsRsaTransport(Mechanism m) {
   return m == Mechanism::kRsaPkcsOaep || m == Mechanism::kRsaPkcs;
 }
@@ -299,12 +308,8 @@ absl::StatusOr<Bytes> KeyManager::Wrap(const Caller& caller,
   switch (mech.mechanism) {
     case Mechanism::kAesKeyWrap:
     case Mechanism::kAesKeyWrapPad: {
-      const auto mode = mech.mechanism == Mechanism::kAesKeyWrap
-                            ? crypto::KeyWrapMode::kKw
-                            : crypto::KeyWrapMode::kKwp;
-      COFFER_ASSIGN_OR_RETURN(
-          crypto::AesKeyWrap kw,
-          crypto::AesKeyWrap::Create(mode, std::move(w.secret)));
+      COFFER_ASSIGN_OR_RETURN(crypto::AesKeyWrap kw,
+                              KeyWrapFor(mech, std::move(w.secret)));
       return kw.Wrap(payload.ExposeSecret());
     }
     case Mechanism::kRsaPkcsOaep:
@@ -334,12 +339,8 @@ absl::StatusOr<ObjectHandle> KeyManager::Unwrap(const Caller& caller,
   switch (mech.mechanism) {
     case Mechanism::kAesKeyWrap:
     case Mechanism::kAesKeyWrapPad: {
-      const auto mode = mech.mechanism == Mechanism::kAesKeyWrap
-                            ? crypto::KeyWrapMode::kKw
-                            : crypto::KeyWrapMode::kKwp;
-      COFFER_ASSIGN_OR_RETURN(
-          crypto::AesKeyWrap kw,
-          crypto::AesKeyWrap::Create(mode, std::move(u.secret)));
+      COFFER_ASSIGN_OR_RETURN(crypto::AesKeyWrap kw,
+                              KeyWrapFor(mech, std::move(u.secret)));
       COFFER_ASSIGN_OR_RETURN(plaintext, kw.Unwrap(wrapped));
       break;
     }
