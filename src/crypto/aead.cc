@@ -10,19 +10,6 @@ namespace {
 
 using internal::OpenSslError;
 
-const char* GcmName(size_t key_size) {
-  switch (key_size) {
-    case 16:
-      return "AES-128-GCM";
-    case 24:
-      return "AES-192-GCM";
-    case 32:
-      return "AES-256-GCM";
-    default:
-      return nullptr;
-  }
-}
-
 absl::Status CheckSizes(size_t iv_size, size_t tag_size) {
   if (iv_size == 0 || iv_size > AesGcm::kMaxIvSize) {
     return absl::InvalidArgumentError(absl::StrCat("AES-GCM IV must be 1 to ",
@@ -67,14 +54,10 @@ absl::StatusOr<internal::CipherCtxPtr> StartGcm(const EVP_CIPHER* cipher,
 }  // namespace
 
 absl::StatusOr<AesGcm> AesGcm::Create(SecretBytes key) {
-  const char* name = GcmName(key.size());
-  if (name == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "AES-GCM key must be 16, 24 or 32 bytes; got ", key.size()));
-  }
-  const EVP_CIPHER* cipher = internal::FetchCipher(name);
-  if (cipher == nullptr) return OpenSslError(absl::StrCat("fetching ", name));
-  return AesGcm(std::move(key), cipher);
+  absl::StatusOr<const EVP_CIPHER*> cipher =
+      internal::FetchAes(key.size(), "GCM", "AES-GCM");
+  if (!cipher.ok()) return cipher.status();
+  return AesGcm(std::move(key), *cipher);
 }
 
 absl::StatusOr<Bytes> AesGcm::EncryptWithIv(ByteView iv, ByteView plaintext,

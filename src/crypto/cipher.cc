@@ -10,29 +10,9 @@ using internal::OpenSslError;
 
 constexpr size_t kBlock = AesCbc::kBlockSize;
 
-const char* CipherName(bool cbc, size_t key_size) {
-  switch (key_size) {
-    case 16:
-      return cbc ? "AES-128-CBC" : "AES-128-CTR";
-    case 24:
-      return cbc ? "AES-192-CBC" : "AES-192-CTR";
-    case 32:
-      return cbc ? "AES-256-CBC" : "AES-256-CTR";
-    default:
-      return nullptr;
-  }
-}
-
 absl::StatusOr<const EVP_CIPHER*> Fetch(bool cbc, size_t key_size) {
-  const char* name = CipherName(cbc, key_size);
-  if (name == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(cbc ? "AES-CBC" : "AES-CTR",
-                     " key must be 16, 24 or 32 bytes; got ", key_size));
-  }
-  const EVP_CIPHER* cipher = internal::FetchCipher(name);
-  if (cipher == nullptr) return OpenSslError(absl::StrCat("fetching ", name));
-  return cipher;
+  return internal::FetchAes(key_size, cbc ? "CBC" : "CTR",
+                            cbc ? "AES-CBC" : "AES-CTR");
 }
 
 absl::Status CheckIv(const char* mode, ByteView iv) {

@@ -9,20 +9,10 @@
 namespace coffer::crypto {
 
 absl::StatusOr<std::string> KeyCheckValue(const SecretBytes& key) {
-  const char* cipher = nullptr;
-  switch (key.size()) {
-    case 16:
-      cipher = "AES-128-CBC";
-      break;
-    case 24:
-      cipher = "AES-192-CBC";
-      break;
-    case 32:
-      cipher = "AES-256-CBC";
-      break;
-    default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "a key check value needs a 16, 24 or 32-byte key; got ", key.size()));
+  const std::string cipher = internal::AesCipherName(key.size(), "CBC");
+  if (cipher.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a key check value needs a 16, 24 or 32-byte key; got ", key.size()));
   }
   EVP_MAC* mac = internal::FetchMac("CMAC");
   if (mac == nullptr) return internal::OpenSslError("fetching CMAC");
@@ -30,7 +20,7 @@ absl::StatusOr<std::string> KeyCheckValue(const SecretBytes& key) {
   if (ctx == nullptr) return internal::OpenSslError("EVP_MAC_CTX_new");
   const OSSL_PARAM params[] = {
       OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER,
-                                       const_cast<char*>(cipher), 0),
+                                       const_cast<char*>(cipher.c_str()), 0),
       OSSL_PARAM_construct_end()};
   const uint8_t zeros[16] = {};
   uint8_t tag[16];

@@ -10,20 +10,6 @@ using internal::OpenSslError;
 
 constexpr size_t kBlock = 8;  // the semiblock of SP 800-38F
 
-const char* CipherName(KeyWrapMode mode, size_t kek_size) {
-  const bool pad = mode == KeyWrapMode::kKwp;
-  switch (kek_size) {
-    case 16:
-      return pad ? "AES-128-WRAP-PAD" : "AES-128-WRAP";
-    case 24:
-      return pad ? "AES-192-WRAP-PAD" : "AES-192-WRAP";
-    case 32:
-      return pad ? "AES-256-WRAP-PAD" : "AES-256-WRAP";
-    default:
-      return nullptr;
-  }
-}
-
 const char* ModeName(KeyWrapMode mode) {
   return mode == KeyWrapMode::kKw ? "AES-KW" : "AES-KWP";
 }
@@ -88,15 +74,12 @@ absl::StatusOr<size_t> RunCipher(const EVP_CIPHER* cipher, ByteView kek,
 
 absl::StatusOr<AesKeyWrap> AesKeyWrap::Create(KeyWrapMode mode,
                                               SecretBytes kek) {
-  const char* name = CipherName(mode, kek.size());
-  if (name == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        ModeName(mode), " key-encryption key must be 16, 24 or 32 bytes; got ",
-        kek.size()));
-  }
-  const EVP_CIPHER* cipher = internal::FetchCipher(name);
-  if (cipher == nullptr) return OpenSslError(absl::StrCat("fetching ", name));
-  return AesKeyWrap(mode, std::move(kek), cipher);
+  const std::string what = absl::StrCat(ModeName(mode), " key-encryption");
+  absl::StatusOr<const EVP_CIPHER*> cipher = internal::FetchAes(
+      kek.size(), mode == KeyWrapMode::kKwp ? "WRAP-PAD" : "WRAP",
+      what.c_str());
+  if (!cipher.ok()) return cipher.status();
+  return AesKeyWrap(mode, std::move(kek), *cipher);
 }
 
 absl::StatusOr<Bytes> AesKeyWrap::Wrap(ByteView plaintext) const {

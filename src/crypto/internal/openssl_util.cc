@@ -60,6 +60,23 @@ EVP_KDF* FetchKdf(const char* name) {
   return FetchOnce<EVP_KDF, EVP_KDF_fetch>(name);
 }
 
+std::string AesCipherName(size_t key_size, const char* mode) {
+  if (key_size != 16 && key_size != 24 && key_size != 32) return "";
+  return absl::StrCat("AES-", key_size * 8, "-", mode);
+}
+
+absl::StatusOr<const EVP_CIPHER*> FetchAes(size_t key_size, const char* mode,
+                                           const char* what) {
+  const std::string name = AesCipherName(key_size, mode);
+  if (name.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " key must be 16, 24 or 32 bytes; got ", key_size));
+  }
+  const EVP_CIPHER* cipher = FetchCipher(name.c_str());
+  if (cipher == nullptr) return OpenSslError(absl::StrCat("fetching ", name));
+  return cipher;
+}
+
 std::shared_ptr<EVP_PKEY> SharePkey(EVP_PKEY* key) {
   return std::shared_ptr<EVP_PKEY>(key, EVP_PKEY_free);
 }

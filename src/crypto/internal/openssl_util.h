@@ -7,8 +7,10 @@
 
 #include <climits>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "base/bytes.h"
 #include "crypto/hash.h"
@@ -46,6 +48,15 @@ const EVP_CIPHER* FetchCipher(const char* name);
 const EVP_MD* FetchDigest(HashAlg alg);
 EVP_MAC* FetchMac(const char* name);
 EVP_KDF* FetchKdf(const char* name);
+
+// OpenSSL's name for AES with a `key_size`-byte key in `mode` ("GCM",
+// "CBC", "CTR", "WRAP", "WRAP-PAD"), e.g. "AES-256-GCM"; empty unless the
+// key is 16, 24 or 32 bytes.
+std::string AesCipherName(size_t key_size, const char* mode);
+// That cipher, fetched once. InvalidArgument "<what> key must be 16, 24 or
+// 32 bytes" for another key size.
+absl::StatusOr<const EVP_CIPHER*> FetchAes(size_t key_size, const char* mode,
+                                           const char* what);
 
 // OpenSSL takes `int` lengths in many places.
 inline bool FitsInt(size_t n) { return n <= static_cast<size_t>(INT_MAX); }
