@@ -375,21 +375,12 @@ absl::StatusOr<Bytes> PrivateKey::Sign(const SignatureParams& params,
   COFFER_RETURN_IF_ERROR(CheckMessageScheme(params, algorithm_));
   COFFER_ASSIGN_OR_RETURN(internal::MdCtxPtr ctx,
                           StartSignature(key_.get(), params, true));
-  size_t len = 0;
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, message.data(),
-                     message.size()) != 1) {
-    return OpenSslError("signature size");
-  }
-  Bytes sig(len);
-  if (EVP_DigestSign(ctx.get(), sig.data(), &len, message.data(),
-                     message.size()) != 1) {
-    return OpenSslError("sign");
-  }
-  sig.resize(len);
-  if (params.algorithm == SignatureAlgorithm::kEcdsaP1363) {
-    return internal::EcdsaDerToP1363(sig, (bits() + 7) / 8);
-  }
-  return sig;
+  return internal::SignTwice(
+      [&](uint8_t* out, size_t* len) {
+        return EVP_DigestSign(ctx.get(), out, len, message.data(),
+                              message.size());
+      },
+      params, bits());
 }
 
 absl::StatusOr<SecretBytes> PrivateKey::DecryptOaep(HashAlg hash,

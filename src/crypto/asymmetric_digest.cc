@@ -109,21 +109,11 @@ absl::StatusOr<Bytes> PrivateKey::SignDigest(const SignatureParams& params,
   COFFER_RETURN_IF_ERROR(CheckDigestInput(params, key_.get(), digest.size()));
   COFFER_ASSIGN_OR_RETURN(PkeyCtxPtr ctx,
                           StartDigestSignature(key_.get(), params, true));
-  size_t len = 0;
-  if (EVP_PKEY_sign(ctx.get(), nullptr, &len, digest.data(), digest.size()) !=
-      1) {
-    return OpenSslError("signature size");
-  }
-  Bytes sig(len);
-  if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, digest.data(),
-                    digest.size()) != 1) {
-    return OpenSslError("sign");
-  }
-  sig.resize(len);
-  if (params.algorithm == SignatureAlgorithm::kEcdsaP1363) {
-    return internal::EcdsaDerToP1363(sig, (bits() + 7) / 8);
-  }
-  return sig;
+  return internal::SignTwice(
+      [&](uint8_t* out, size_t* len) {
+        return EVP_PKEY_sign(ctx.get(), out, len, digest.data(), digest.size());
+      },
+      params, bits());
 }
 
 absl::Status PublicKey::VerifyDigest(const SignatureParams& params,

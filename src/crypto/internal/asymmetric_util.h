@@ -3,8 +3,14 @@
 #ifndef COFFER_CRYPTO_INTERNAL_ASYMMETRIC_UTIL_H_
 #define COFFER_CRYPTO_INTERNAL_ASYMMETRIC_UTIL_H_
 
+#include <cstddef>
+#include <cstdint>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "crypto/asymmetric.h"
+#include "crypto/internal/openssl_util.h"
+#include "crypto/internal/signature_codec.h"
 
 namespace coffer::crypto::internal {
 
@@ -14,6 +20,23 @@ const char* AlgorithmName(KeyAlgorithm algorithm);
 // InvalidArgument unless `params.algorithm` is a scheme for `key`.
 absl::Status CheckSchemeFitsKey(const SignatureParams& params,
                                 KeyAlgorithm key);
+
+// OpenSSL's two-call signing: `sign(nullptr, &len)` for the size, then
+// `sign(buffer, &len)`; both return 1 on success. An ECDSA signature is
+// converted to r||s when `params` asks for P1363 (`key_bits` sizes it).
+template <typename SignFn>
+absl::StatusOr<Bytes> SignTwice(const SignFn& sign,
+                                const SignatureParams& params, int key_bits) {
+  size_t len = 0;
+  if (sign(nullptr, &len) != 1) return OpenSslError("signature size");
+  Bytes sig(len);
+  if (sign(sig.data(), &len) != 1) return OpenSslError("sign");
+  sig.resize(len);
+  if (params.algorithm == SignatureAlgorithm::kEcdsaP1363) {
+    return EcdsaDerToP1363(sig, static_cast<size_t>(key_bits + 7) / 8);
+  }
+  return sig;
+}
 
 }  // namespace coffer::crypto::internal
 
