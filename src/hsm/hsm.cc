@@ -43,6 +43,10 @@ std::string SessionKey(std::string_view token) {
                        .value_or(Bytes()));
 }
 
+}  // namespace
+
+namespace internal {
+
 // The state implied by what is stored.
 HsmState DeriveState(const Core& core) {
   if (!core.commission) return HsmState::kUncommissioned;
@@ -56,7 +60,9 @@ HsmState DeriveState(const Core& core) {
   return HsmState::kActive;
 }
 
-}  // namespace
+}  // namespace internal
+
+using internal::DeriveState;
 
 struct Hsm::Ceremony {
   Mode mode = Mode::kNonFips;
@@ -154,14 +160,26 @@ absl::Status Hsm::Load() {
                                 applied.message()));
     return absl::OkStatus();
   }
-  if (!core_->tamper_reason.empty()) {
+  // A restore that committed its state and then crashed before clearing
+  // the tamper marker: the state store moved past the erase and holds a
+  // cluster, which only a restore can write while TAMPERED.
+  const bool restored_after_tamper =
+      !core_->tamper_reason.empty() && core_->tamper_erased_generation &&
+      core_->cluster &&
+      core_->state_store->generation() > *core_->tamper_erased_generation;
+  if (!core_->tamper_reason.empty() && !restored_after_tamper) {
     // Tampered in an earlier run: stay so until a backup is restored.
     lock.unlock();
     TamperResponse(core_->tamper_reason);
     return absl::OkStatus();
   }
-  core_->state = DeriveState(*core_);
-  return absl::OkStatus();
+  lock.unlock();
+  return CompleteInterruptedRestore();
+}
+
+absl::Status Hsm::CompleteInterruptedRestore() {
+  std::unique_lock lock(core_->mu);
+  return internal::SettleAfterRestore(*core_);
 }
 
 HsmInfo Hsm::Info() const {
@@ -194,10 +212,20 @@ void Hsm::TamperResponse(std::string_view reason) {
   // Erase the stored cluster secrets too, and remember the tamper across
   // restarts. If even that fails the secrets are still gone from memory and
   // the state stays TAMPERED for this run.
-  (void)core_->state_store->ReplaceAll({});
+  const bool erased = core_->state_store->ReplaceAll({}).ok();
   std::vector<store::RecordWrite> marker;
-  marker.push_back({kTamperKind, "state",
+  marker.push_back({kTamperKind, kTamperReasonId,
                     SecretBytes::CopyOf(AsBytes(core_->tamper_reason))});
+  // Only a completed erase starts the count a restore is measured from.
+  if (erased) {
+    const uint64_t generation = core_->state_store->generation();
+    Bytes raw(8);
+    for (int i = 0; i < 8; ++i)
+      raw[i] = static_cast<uint8_t>(generation >> (56 - 8 * i));
+    marker.push_back(
+        {kTamperKind, kTamperErasedAtId, SecretBytes::CopyOf(raw)});
+  }
+  core_->tamper_erased_generation.reset();
   (void)core_->device_store->Commit(std::move(marker));
 }
 

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "crypto/password.h"
 #include "crypto/secret_bytes.h"
+#include "hsm/hsm_backup.h"
 #include "hsm/records.h"
 #include "hsm/types.h"
 #include "store/sealed_store.h"
@@ -120,6 +121,20 @@ class Hsm {
   absl::Status Logout(std::string_view token);
   absl::StatusOr<Caller> Authenticate(std::string_view token) const;
 
+  // --- Backups (hsm_backup.h; the byte format is src/backup's) --------
+  // In UNACTIVATED or ACTIVE; in ACTIVE the caller must be an admin or an
+  // appliance user (PermissionDenied otherwise).
+  absl::StatusOr<std::unique_ptr<BackupSnapshot>> OpenBackupSnapshot(
+      const Caller* caller) const;
+  // Checks that this HSM may take a backup of `origin`, then unwraps its
+  // EBK. FailedPrecondition naming the rule: another manufacturer, a
+  // device certificate that does not chain to this HSM's manufacturer CA,
+  // another service (AKBK), another mode, another cluster (once this HSM
+  // has a cluster certificate), not commissioned. PermissionDenied: in
+  // ACTIVE the caller must be an admin. DataLoss: the EBK does not unwrap.
+  absl::StatusOr<std::unique_ptr<RestoreSession>> BeginRestore(
+      const BackupOrigin& origin, ByteView wrapped_ebk, const Caller* caller);
+
   UserManager& users() { return *users_; }
   KeyManager& keys() { return *keys_; }
   QuorumManager& quorum() { return *quorum_; }
@@ -127,6 +142,8 @@ class Hsm {
  private:
   explicit Hsm(std::unique_ptr<internal::Core> core);
   absl::Status Load();
+  // Finishes a restore that a crash interrupted after its state commit.
+  absl::Status CompleteInterruptedRestore();
 
   std::unique_ptr<internal::Core> core_;
   std::unique_ptr<QuorumManager> quorum_;

@@ -4,8 +4,10 @@
 #include <shared_mutex>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
+#include "crypto/random.h"
 #include "crypto/x509.h"
 #include "hsm/hsm.h"
 #include "hsm/internal/core.h"
@@ -26,6 +28,46 @@ absl::StatusOr<SecretBytes> Pkcs8ToPem(const SecretBytes& pkcs8) {
 }
 
 }  // namespace
+
+namespace internal {
+
+absl::StatusOr<TlsIdentityRecord> IssueTlsIdentity(
+    const Core& core, const ClusterRecord& cluster) {
+  COFFER_ASSIGN_OR_RETURN(
+      crypto::Certificate cert,
+      crypto::Certificate::FromPem(cluster.cluster_cert_pem));
+  COFFER_ASSIGN_OR_RETURN(
+      crypto::PrivateKey cluster_key,
+      crypto::PrivateKey::FromPkcs8Der(cluster.cluster_key_pkcs8));
+  COFFER_ASSIGN_OR_RETURN(
+      crypto::PrivateKey tls_key,
+      crypto::PrivateKey::Generate(crypto::KeyAlgorithm::kEcP256));
+  crypto::CertificateSpec spec;
+  spec.common_name = absl::StrCat(cluster.cluster_id, "/", core.device->serial);
+  spec.organization = core.device->manufacturer_id;
+  spec.usage = crypto::CertificateUsage::kTlsServer;
+  spec.dns_names = {"localhost"};
+  spec.ip_addresses = {"127.0.0.1", "::1"};
+  spec.not_before_unix = core.now() - 300;
+  spec.not_after_unix =
+      std::min(core.now() + kTlsValiditySeconds, cert.not_after_unix());
+  COFFER_ASSIGN_OR_RETURN(
+      crypto::Certificate tls_cert,
+      crypto::Issue(cluster_key, cert, tls_key.public_key(), spec));
+  TlsIdentityRecord tls;
+  tls.cert_chain_pem = tls_cert.ToPem() + cert.ToPem();
+  COFFER_ASSIGN_OR_RETURN(tls.key_pkcs8, tls_key.ToPkcs8Der());
+  return tls;
+}
+
+bool TlsIdentityMatches(const TlsIdentityRecord& tls,
+                        const ClusterRecord& cluster) {
+  absl::StatusOr<crypto::Certificate> cert =
+      crypto::Certificate::FromPem(cluster.cluster_cert_pem);
+  return cert.ok() && absl::EndsWith(tls.cert_chain_pem, cert->ToPem());
+}
+
+}  // namespace internal
 
 absl::StatusOr<std::string> Hsm::CreateClusterCsr(std::string_view cluster_id) {
   std::unique_lock lock(core_->mu);
@@ -48,6 +90,8 @@ absl::StatusOr<std::string> Hsm::CreateClusterCsr(std::string_view cluster_id) {
   record.cluster_id = std::string(cluster_id);
   COFFER_ASSIGN_OR_RETURN(record.cluster_key_pkcs8, key.ToPkcs8Der());
   record.cluster_csr_pem = csr.ToPem();
+  COFFER_ASSIGN_OR_RETURN(record.sync_key,
+                          crypto::RandomSecret(kClusterSyncKeySize));
   std::vector<store::RecordWrite> writes;
   writes.push_back({kClusterKind, "identity", Encode(record)});
   COFFER_RETURN_IF_ERROR(core_->CommitState(std::move(writes)));
@@ -84,33 +128,16 @@ absl::Status Hsm::InstallClusterCertificate(
   }
   COFFER_RETURN_IF_ERROR(crypto::VerifyChain(cert, {}, {anchor}, core_->now()));
 
-  // This HSM's TLS server identity, issued by the cluster key.
-  COFFER_ASSIGN_OR_RETURN(
-      crypto::PrivateKey tls_key,
-      crypto::PrivateKey::Generate(crypto::KeyAlgorithm::kEcP256));
-  crypto::CertificateSpec spec;
-  spec.common_name =
-      absl::StrCat(core_->cluster->cluster_id, "/", core_->device->serial);
-  spec.organization = core_->device->manufacturer_id;
-  spec.usage = crypto::CertificateUsage::kTlsServer;
-  spec.dns_names = {"localhost"};
-  spec.ip_addresses = {"127.0.0.1", "::1"};
-  spec.not_before_unix = core_->now() - 300;
-  spec.not_after_unix =
-      std::min(core_->now() + kTlsValiditySeconds, cert.not_after_unix());
-  COFFER_ASSIGN_OR_RETURN(
-      crypto::Certificate tls_cert,
-      crypto::Issue(cluster_key, cert, tls_key.public_key(), spec));
-
   ClusterRecord cluster = {core_->cluster->cluster_id,
                            core_->cluster->cluster_key_pkcs8.Clone(),
                            core_->cluster->cluster_csr_pem,
                            std::string(cert_pem),
                            std::string(customer_anchor_pem),
-                           anchor.ToPem()};
-  TlsIdentityRecord tls;
-  tls.cert_chain_pem = tls_cert.ToPem() + cert.ToPem();
-  COFFER_ASSIGN_OR_RETURN(tls.key_pkcs8, tls_key.ToPkcs8Der());
+                           anchor.ToPem(),
+                           core_->cluster->sync_key.Clone(),
+                           core_->cluster->log_position};
+  COFFER_ASSIGN_OR_RETURN(TlsIdentityRecord tls,
+                          internal::IssueTlsIdentity(*core_, cluster));
 
   std::vector<store::RecordWrite> device_writes;
   device_writes.push_back({kTlsIdentityKind, "server", Encode(tls)});

@@ -146,7 +146,9 @@ SecretBytes Encode(const ClusterRecord& r) {
       .String(4, r.cluster_csr_pem)
       .String(5, r.cluster_cert_pem)
       .String(6, r.customer_anchor_pem)
-      .String(7, r.client_anchors_pem);
+      .String(7, r.client_anchors_pem)
+      .Bytes(8, r.sync_key.ExposeSecret())
+      .U64(9, r.log_position);
   return Seal(w);
 }
 
@@ -160,6 +162,8 @@ absl::StatusOr<ClusterRecord> DecodeCluster(const SecretBytes& payload) {
   c.cluster_cert_pem = StringOr(r, 5);
   c.customer_anchor_pem = StringOr(r, 6);
   c.client_anchors_pem = StringOr(r, 7);
+  c.sync_key = SecretField(r, 8);
+  c.log_position = r.U64Or(9, 0);
   return c;
 }
 

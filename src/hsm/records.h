@@ -25,6 +25,9 @@ inline constexpr char kTlsIdentityKind[] = "tls";        // device scope
 // Present while the HSM is TAMPERED; the payload is the reason (UTF-8).
 // Device scope, so the state survives restarts until a restore clears it.
 inline constexpr char kTamperKind[] = "tamper";
+inline constexpr char kTamperReasonId[] = "state";
+// The state store's generation after the erase (u64, big-endian).
+inline constexpr char kTamperErasedAtId[] = "erased-at";
 inline constexpr char kClusterKind[] = "cluster";  // cluster scope
 inline constexpr char kUserKind[] = "user";        // cluster scope
 inline constexpr char kKeyKind[] = "key";          // cluster scope
@@ -32,6 +35,7 @@ inline constexpr char kPolicyKind[] = "policy";    // cluster scope
 
 inline constexpr size_t kAkbkSize = 32;  // AES-256
 inline constexpr size_t kMkbkSize = 32;
+inline constexpr size_t kClusterSyncKeySize = 32;  // AES-256
 
 struct DeviceRecord {
   std::string manufacturer_id;
@@ -63,6 +67,11 @@ struct ClusterRecord {
   std::string cluster_cert_pem;     // empty until installed
   std::string customer_anchor_pem;  // the customer's CA
   std::string client_anchors_pem;   // registered client trust anchors
+  // Seals the cluster log's records (issue 5); reaches another HSM only
+  // through backup and restore.
+  crypto::SecretBytes sync_key;
+  // The last cluster log position applied to this state; backups note it.
+  uint64_t log_position = 0;
 };
 
 struct UserRecord {

@@ -35,6 +35,15 @@ absl::Status Core::Apply(const std::string& kind, const std::string& id,
     keys[handle] = std::move(key);
     return absl::OkStatus();
   }
+  if (kind == kTamperKind && payload == nullptr) {
+    // A completed restore clears the marker.
+    if (id == kTamperErasedAtId) {
+      tamper_erased_generation.reset();
+    } else {
+      tamper_reason.clear();
+    }
+    return absl::OkStatus();
+  }
   if (payload == nullptr) {
     // Whole-record kinds are only ever replaced, never deleted one by one.
     return absl::InvalidArgumentError(
@@ -48,6 +57,14 @@ absl::Status Core::Apply(const std::string& kind, const std::string& id,
     COFFER_ASSIGN_OR_RETURN(device, DecodeDevice(*payload));
   } else if (kind == kCommissionKind) {
     COFFER_ASSIGN_OR_RETURN(commission, DecodeCommission(*payload));
+  } else if (kind == kTamperKind && id == kTamperErasedAtId) {
+    ByteView raw = payload->ExposeSecret();
+    if (raw.size() != 8) {
+      return absl::InvalidArgumentError("tamper generation is not 8 bytes");
+    }
+    uint64_t generation = 0;
+    for (uint8_t b : raw) generation = generation << 8 | b;
+    tamper_erased_generation = generation;
   } else if (kind == kTamperKind) {
     ByteView reason = payload->ExposeSecret();
     tamper_reason = std::string(reason.begin(), reason.end());

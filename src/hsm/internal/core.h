@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "crypto/asymmetric.h"
 #include "crypto/password.h"
 #include "hsm/records.h"
@@ -42,6 +43,9 @@ struct Core {
   mutable std::shared_mutex mu;
   HsmState state = HsmState::kUncommissioned;
   std::string tamper_reason;
+  // The state store's generation right after the tamper response erased
+  // it. A later generation holding a cluster means a restore committed.
+  std::optional<uint64_t> tamper_erased_generation;
   std::optional<DeviceRecord> device;
   std::optional<CommissionRecord> commission;
   std::optional<TlsIdentityRecord> tls;
@@ -67,6 +71,20 @@ struct Core {
 
 // Record ids for keys are the handle in decimal.
 std::string KeyRecordId(ObjectHandle handle);
+
+// This HSM's TLS server identity, issued by the cluster key under the
+// installed cluster certificate (hsm_cluster.cc).
+absl::StatusOr<TlsIdentityRecord> IssueTlsIdentity(
+    const Core& core, const ClusterRecord& cluster);
+// The lifecycle state implied by what is stored.
+HsmState DeriveState(const Core& core);
+// After a restore's state commit (or at start-up, after a crash there):
+// clears the tamper marker, issues a TLS identity under the restored
+// cluster certificate, and sets the state. Requires an exclusive lock.
+absl::Status SettleAfterRestore(Core& core);
+// Whether `tls` was issued under `cluster`'s certificate.
+bool TlsIdentityMatches(const TlsIdentityRecord& tls,
+                        const ClusterRecord& cluster);
 
 }  // namespace coffer::hsm::internal
 
