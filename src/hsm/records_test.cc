@@ -62,6 +62,22 @@ TEST(RecordsTest, UserAndPolicyRoundTrip) {
   EXPECT_EQ(policy->quorum_user_management, 2u);
 }
 
+TEST(RecordsTest, ClusterRecordKeepsSyncKeyAndLogPosition) {
+  ClusterRecord c;
+  c.cluster_id = "cluster-1";
+  c.cluster_key_pkcs8 = SecretBytes::CopyOf(Bytes{1, 2});
+  c.cluster_cert_pem = "cert";
+  c.sync_key = SecretBytes::CopyOf(Bytes(32, 0x5a));
+  c.log_position = 0x0102030405060708;
+  auto back = DecodeCluster(Encode(c));
+  ASSERT_THAT(back, IsOk());
+  EXPECT_EQ(back->cluster_id, "cluster-1");
+  EXPECT_EQ(back->cluster_cert_pem, "cert");
+  EXPECT_EQ(back->log_position, c.log_position);
+  EXPECT_TRUE(crypto::ConstantTimeEquals(back->sync_key.ExposeSecret(),
+                                         c.sync_key.ExposeSecret()));
+}
+
 TEST(RecordsTest, MalformedPayloadsAreRejected) {
   EXPECT_THAT(DecodeUser(SecretBytes::CopyOf(Bytes{1, 2, 3})),
               StatusIs(absl::StatusCode::kInvalidArgument));
