@@ -204,6 +204,7 @@ void Hsm::TamperResponse(std::string_view reason) {
   core_->keys.clear();
   core_->private_keys.clear();
   core_->sessions.clear();
+  quorum_->ForgetTokens();
   core_->cluster.reset();
   core_->tls.reset();
   core_->policy = PolicyRecord();

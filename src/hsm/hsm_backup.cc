@@ -16,6 +16,7 @@
 #include "crypto/x509.h"
 #include "hsm/hsm.h"
 #include "hsm/internal/core.h"
+#include "hsm/quorum.h"
 
 namespace coffer::hsm {
 
@@ -161,8 +162,12 @@ absl::Status CheckDeviceCertificate(const Core& core,
 
 class Restore final : public RestoreSession {
  public:
-  Restore(Core& core, BackupOrigin origin, SecretBytes ebk)
-      : core_(core), origin_(std::move(origin)), ebk_(std::move(ebk)) {}
+  Restore(Core& core, BackupOrigin origin, SecretBytes ebk,
+          std::function<void()> committed)
+      : core_(core),
+        origin_(std::move(origin)),
+        ebk_(std::move(ebk)),
+        committed_(std::move(committed)) {}
 
   const SecretBytes& ebk() const override { return ebk_; }
 
@@ -213,6 +218,7 @@ class Restore final : public RestoreSession {
     core_.keys = std::move(staged_.keys);
     core_.private_keys.clear();
     core_.sessions.clear();
+    committed_();
     return internal::SettleAfterRestore(core_);
   }
 
@@ -241,6 +247,7 @@ class Restore final : public RestoreSession {
   Core& core_;
   BackupOrigin origin_;
   SecretBytes ebk_;
+  std::function<void()> committed_;
   Core staged_;  // only its maps are used
   std::set<std::pair<std::string, std::string>> seen_;
   BackupCounts counts_;
@@ -322,7 +329,8 @@ absl::StatusOr<std::unique_ptr<RestoreSession>> Hsm::BeginRestore(
         "was altered, or made under another MKBK or AKBK than its header "
         "claims");
   }
-  return std::make_unique<Restore>(*core_, origin, *std::move(ebk));
+  return std::make_unique<Restore>(*core_, origin, *std::move(ebk),
+                                   [this] { quorum_->ForgetTokens(); });
 }
 
 }  // namespace coffer::hsm

@@ -224,4 +224,9 @@ absl::Status QuorumManager::Require(const Caller& caller,
   return absl::OkStatus();
 }
 
+void QuorumManager::ForgetTokens() {
+  std::lock_guard lock(mu_);
+  tokens_.clear();
+}
+
 }  // namespace coffer::hsm

@@ -72,6 +72,10 @@ class QuorumManager {
   // missing otherwise.
   absl::Status Require(const Caller& caller, QuorumService service);
 
+  // Drops every token: the state they were approved against is gone
+  // (restore, tamper response).
+  void ForgetTokens();
+
  private:
   internal::Core& core_;
   mutable std::mutex mu_;  // guards tokens_
