@@ -17,6 +17,21 @@ if(COFFER_SANITIZE)
   target_compile_options(coffer_options INTERFACE ${_san})
   target_link_options(coffer_options INTERFACE ${_san})
 endif()
+if(COFFER_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "COFFER_FUZZ needs clang (libFuzzer): configure with "
+                        "CC=clang CXX=clang++, as scripts/fuzz.sh does")
+  endif()
+  # Every library the fuzz targets link gets coverage instrumentation
+  # (fuzzer-no-link) so libFuzzer sees inside the decoders, and ASan/UBSan
+  # so a memory or UB bug there is a crash. The targets themselves add
+  # -fsanitize=fuzzer, which brings libFuzzer's main (fuzz/CMakeLists.txt).
+  set(_fuzz_san -fsanitize=fuzzer-no-link,address,undefined
+      -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_compile_options(coffer_options INTERFACE ${_fuzz_san})
+  target_link_options(coffer_options INTERFACE
+                      -fsanitize=address,undefined)
+endif()
 
 function(coffer_module)
   cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS" ${ARGN})

@@ -14,6 +14,13 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # NIST CAVP vectors (key wrap, SP 800-108) for the known-answer tests
   python3-cryptography-vectors
+  # an independent implementation of the backup format's test vector
+  # (testdata/backup/check-vectors.py)
+  python3-cryptography
+  # libFuzzer (scripts/fuzz.sh): clang 14 and its runtime libraries
+  # (libclang_rt.fuzzer, asan, ubsan: only recommended by clang-14, and we
+  # install without recommends)
+  clang libclang-rt-14-dev
 )
 
 missing=()

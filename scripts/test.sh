@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test twice: once normally and
-# once under AddressSanitizer + UndefinedBehaviorSanitizer. Also checks that
-# the sources are clang-formatted. Exits non-zero on any failure.
+# once under AddressSanitizer + UndefinedBehaviorSanitizer, then fuzzes the
+# backup decoder (scripts/fuzz.sh). Also checks that the sources are
+# clang-formatted. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,9 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 status=0
 run_suite test || status=1
 run_suite asan || status=1
+# Decoders of untrusted bytes get fuzzed, for a bounded time (default 60 s).
+echo "== fuzz (libFuzzer, ${COFFER_FUZZ_SECONDS:-60}s) =="
+bash scripts/fuzz.sh || status=1
 if [ "$status" -ne 0 ]; then
   echo "test.sh: FAILED (see the output above)"
 fi

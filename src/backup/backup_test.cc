@@ -129,6 +129,39 @@ TEST_F(BackupTest, VerifyNeedsNoSecretAndChecksTheChain) {
                HasSubstr("manufacturer CA")));
 }
 
+// Device certificates last 825 days; backups must outlive them, and the
+// chain is checked as of the (sealed) creation time.
+TEST_F(BackupTest, BackupOutlivesTheDeviceCertificate) {
+  Node source = Active(*acme_, *service_a_, Mode::kFips, "SRC-1");
+  Populate(*source.hsm);
+  Caller admin = Login(*source.hsm, "admin", "admin-password");
+  Bytes backup = MakeBackup(*source.hsm, &admin).value();
+  CreateOptions future;
+  future.now = [] {
+    return static_cast<int64_t>(std::time(nullptr)) + 3 * 86400;
+  };
+  Bytes from_future = MakeBackup(*source.hsm, &admin, future).value();
+
+  Node target = Commissioned(*acme_, *service_a_, Mode::kFips, "DST-1");
+  EXPECT_THAT(Restore(*target.hsm, from_future, nullptr),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("in the future")));
+  const int64_t later = int64_t{1000} * 86400;
+  clock_offset_ = later;
+  Reopen(target);
+  clock_offset_ = 0;
+  EXPECT_THAT(Restore(*target.hsm, backup, nullptr), IsOk());
+  EXPECT_EQ(target.hsm->Info().state, hsm::HsmState::kActive);
+  auto whole = [&backup, done = false]() mutable -> absl::StatusOr<Bytes> {
+    if (done) return Bytes();
+    done = true;
+    return backup;
+  };
+  EXPECT_THAT(
+      VerifyBackup(whole, acme_->ca.cert.ToPem(), std::time(nullptr) + later),
+      IsOk());
+}
+
 // Each refusal names its cause and leaves the target's disk untouched.
 void ExpectRefused(Node& target, ByteView backup, const Caller* caller,
                    absl::StatusCode code, const std::string& cause) {

@@ -56,6 +56,9 @@ class BackupTest : public ::testing::Test {
   static std::unique_ptr<hsm::Hsm> Open(const Node& node) {
     hsm::HsmOptions options;
     options.password_params.n = 1 << 10;  // fast hashes for tests
+    options.now = [] {
+      return static_cast<int64_t>(std::time(nullptr)) + clock_offset_;
+    };
     auto open = [&](const char* name) {
       return store::OpenSqliteSealedStore(node.dir->File(name),
                                           crypto::SecretBytes(32))
@@ -172,6 +175,8 @@ class BackupTest : public ::testing::Test {
         crypto::Digest(crypto::HashAlg::kSha256, AsBytes(all)).value());
   }
 
+  // Seconds added to the clock of every HSM opened from now on.
+  static inline int64_t clock_offset_ = 0;
   static inline provision::Factory* acme_ = nullptr;
   static inline provision::Factory* other_factory_ = nullptr;
   static inline provision::CertificateAuthority* customer_ca_ = nullptr;

@@ -14,6 +14,7 @@ namespace {
 
 constexpr size_t kMaxHeaderBody = size_t{1} << 20;
 constexpr size_t kMaxSignatureBody = 1024;
+constexpr int64_t kMaxClockSkewSeconds = 24 * 3600;
 
 enum class Expect { kPreamble, kHeader, kRecordOrSeal, kSignature, kEnd };
 
@@ -185,7 +186,13 @@ absl::StatusOr<BackupSummary> VerifyBackup(const ChunkSource& read,
   COFFER_ASSIGN_OR_RETURN(
       crypto::Certificate cert,
       crypto::Certificate::FromDer(summary.header.origin.device_cert_der));
-  absl::Status chained = crypto::VerifyChain(cert, {}, {ca}, now);
+  // At creation time: a backup outlives its maker's certificate.
+  if (summary.header.created_at > now + kMaxClockSkewSeconds) {
+    return absl::FailedPreconditionError(
+        "the backup claims to be made in the future; check the clocks");
+  }
+  absl::Status chained =
+      crypto::VerifyChain(cert, {}, {ca}, summary.header.created_at);
   if (!chained.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the backup's device certificate does not chain to the given "

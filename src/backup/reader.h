@@ -64,7 +64,9 @@ class BackupReader {
 
 // Reads a whole backup through `read` (returns the next chunk; empty at the
 // end) and checks it. If `manufacturer_ca_pem` is non-empty, the device
-// certificate must chain to it at `now` (FailedPrecondition otherwise).
+// certificate must have chained to it when the backup was made (a backup
+// outlives the certificate) and the creation time must not be more than a
+// day after `now` (FailedPrecondition otherwise).
 using ChunkSource = std::function<absl::StatusOr<Bytes>()>;
 absl::StatusOr<BackupSummary> VerifyBackup(const ChunkSource& read,
                                            std::string_view manufacturer_ca_pem,

@@ -49,8 +49,9 @@ struct Restorer::State {
   }
 
   absl::Status OnHeader(const BackupHeader& header) {
-    COFFER_ASSIGN_OR_RETURN(
-        session, hsm.BeginRestore(header.origin, header.wrapped_ebk, caller));
+    COFFER_ASSIGN_OR_RETURN(session,
+                            hsm.BeginRestore(header.origin, header.created_at,
+                                             header.wrapped_ebk, caller));
     COFFER_ASSIGN_OR_RETURN(
         unwrap, crypto::AesKeyWrap::Create(crypto::KeyWrapMode::kKwp,
                                            session->ebk().Clone()));

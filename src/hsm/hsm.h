@@ -126,14 +126,18 @@ class Hsm {
   // appliance user (PermissionDenied otherwise).
   absl::StatusOr<std::unique_ptr<BackupSnapshot>> OpenBackupSnapshot(
       const Caller* caller) const;
-  // Checks that this HSM may take a backup of `origin`, then unwraps its
-  // EBK. FailedPrecondition naming the rule: another manufacturer, a
-  // device certificate that does not chain to this HSM's manufacturer CA,
+  // Checks that this HSM may take a backup of `origin` made at
+  // `created_at` (Unix seconds), then unwraps its EBK. FailedPrecondition
+  // naming the rule: another manufacturer, a device certificate that did
+  // not chain to this HSM's manufacturer CA when the backup was made (so
+  // backups outlive device certificates; the seal, which needs the PBK,
+  // authenticates the creation time), a creation time in the future,
   // another service (AKBK), another mode, another cluster (once this HSM
   // has a cluster certificate), not commissioned. PermissionDenied: in
   // ACTIVE the caller must be an admin. DataLoss: the EBK does not unwrap.
   absl::StatusOr<std::unique_ptr<RestoreSession>> BeginRestore(
-      const BackupOrigin& origin, ByteView wrapped_ebk, const Caller* caller);
+      const BackupOrigin& origin, int64_t created_at, ByteView wrapped_ebk,
+      const Caller* caller);
 
   UserManager& users() { return *users_; }
   KeyManager& keys() { return *keys_; }

@@ -137,15 +137,24 @@ absl::Status CheckRestoreTarget(const Core& core, const BackupOrigin& origin) {
   return absl::OkStatus();
 }
 
+// Clocks may differ between HSMs; a backup "from the future" beyond this
+// is refused.
+constexpr int64_t kMaxClockSkewSeconds = 24 * 3600;
+
 absl::Status CheckDeviceCertificate(const Core& core,
-                                    const BackupOrigin& origin) {
+                                    const BackupOrigin& origin,
+                                    int64_t created_at) {
+  if (created_at > core.now() + kMaxClockSkewSeconds) {
+    return absl::FailedPreconditionError(
+        "the backup claims to be made in the future; check the clocks");
+  }
   absl::StatusOr<crypto::Certificate> cert =
       crypto::Certificate::FromDer(origin.device_cert_der);
   absl::StatusOr<crypto::Certificate> ca =
       crypto::Certificate::FromPem(core.device->manufacturer_ca_pem);
   absl::Status chained = cert.status();
   if (chained.ok()) chained = ca.status();
-  if (chained.ok()) chained = crypto::VerifyChain(*cert, {}, {*ca}, core.now());
+  if (chained.ok()) chained = crypto::VerifyChain(*cert, {}, {*ca}, created_at);
   if (!chained.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the backup's device certificate does not chain to this HSM's "
@@ -312,7 +321,8 @@ absl::StatusOr<std::unique_ptr<BackupSnapshot>> Hsm::OpenBackupSnapshot(
 }
 
 absl::StatusOr<std::unique_ptr<RestoreSession>> Hsm::BeginRestore(
-    const BackupOrigin& origin, ByteView wrapped_ebk, const Caller* caller) {
+    const BackupOrigin& origin, int64_t created_at, ByteView wrapped_ebk,
+    const Caller* caller) {
   std::shared_lock lock(core_->mu);
   if (core_->state == HsmState::kActive &&
       (caller == nullptr || caller->role != Role::kAdmin)) {
@@ -320,7 +330,7 @@ absl::StatusOr<std::unique_ptr<RestoreSession>> Hsm::BeginRestore(
         "restoring a backup onto an ACTIVE HSM needs an admin's session");
   }
   COFFER_RETURN_IF_ERROR(CheckRestoreTarget(*core_, origin));
-  COFFER_RETURN_IF_ERROR(CheckDeviceCertificate(*core_, origin));
+  COFFER_RETURN_IF_ERROR(CheckDeviceCertificate(*core_, origin, created_at));
   COFFER_ASSIGN_OR_RETURN(crypto::AesKeyWrap wrap, PbkWrapper(*core_));
   absl::StatusOr<SecretBytes> ebk = wrap.Unwrap(wrapped_ebk);
   if (!ebk.ok() || ebk->size() != kBackupKeySize) {
