@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <new>
 #include <utility>
@@ -12,11 +13,20 @@
 namespace coffer::crypto {
 namespace {
 
+// How much of OpenSSL's secure heap SecretBytes may take. OpenSSL's own
+// secure allocations (private-key numbers of parsed keys, DRBG seed
+// buffers) have no fallback: when the heap is full they fail, and a DRBG
+// that cannot reseed stops for good. So SecretBytes keeps to half of it
+// and spills the rest to the ordinary heap (still cleansed on free).
+std::atomic<size_t> secret_heap_budget{0};
+
 uint8_t* AllocateSecret(size_t size) {
   if (size == 0) return nullptr;
-  // The secure heap is fixed in size; when it is full (or was never set up)
-  // fall back to the ordinary heap rather than fail.
-  void* p = OPENSSL_secure_malloc(size);
+  void* p = nullptr;
+  const size_t budget = secret_heap_budget.load(std::memory_order_relaxed);
+  if (budget != 0 && CRYPTO_secure_used() + size <= budget) {
+    p = OPENSSL_secure_malloc(size);
+  }
   if (p == nullptr) p = OPENSSL_malloc(size);
   if (p == nullptr) throw std::bad_alloc();
   return static_cast<uint8_t*>(p);
@@ -86,6 +96,7 @@ absl::Status InitSecureMemory(size_t bytes) {
   // 1 = the heap is set up but some pages could not be locked or excluded
   // from dumps; it is still used. 0 = no secure heap at all.
   int rc = CRYPTO_secure_malloc_init(bytes, 32);
+  if (rc != 0) secret_heap_budget.store(bytes / 2, std::memory_order_relaxed);
   if (rc == 0) {
     return absl::FailedPreconditionError(
         "could not set up OpenSSL's secure heap (is RLIMIT_MEMLOCK too "

@@ -54,10 +54,12 @@ bool ConstantTimeEquals(ByteView a, ByteView b);
 
 // Sets up OpenSSL's secure heap of `bytes` (a power of two) so SecretBytes
 // and OpenSSL's own private-key numbers live in locked, non-dumpable pages.
-// Call once at process start; later calls are no-ops. If the heap cannot be
-// locked (RLIMIT_MEMLOCK) it returns FailedPrecondition and SecretBytes falls
-// back to the ordinary heap, still cleansed on free.
-absl::Status InitSecureMemory(size_t bytes = size_t{1} << 20);
+// SecretBytes use at most half of it and spill to the ordinary heap
+// (still cleansed on free) beyond that: OpenSSL's own secure allocations
+// (parsed private keys, DRBG reseeds) fail outright on a full heap. Call
+// once at process start; later calls are no-ops. If the heap cannot be
+// locked (RLIMIT_MEMLOCK) it returns FailedPrecondition; it is still used.
+absl::Status InitSecureMemory(size_t bytes = size_t{4} << 20);
 
 // Forbids core dumps of this process (RLIMIT_CORE 0, PR_SET_DUMPABLE 0).
 absl::Status DisableCoreDumps();

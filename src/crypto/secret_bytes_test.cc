@@ -1,7 +1,13 @@
 #include "crypto/secret_bytes.h"
 
-#include <type_traits>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 
+#include <type_traits>
+#include <vector>
+
+#include "crypto/asymmetric.h"
 #include "crypto/random.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -54,6 +60,28 @@ TEST(SecretBytesTest, SecureHeapIsUsedOnceInitialised) {
   auto secret = RandomSecret(32);
   ASSERT_THAT(secret, IsOk());
   EXPECT_EQ(secret->size(), 32u);
+}
+
+// Regression: SecretBytes once filled OpenSSL's whole secure heap, after
+// which OpenSSL's own secure allocations (private-key numbers, DRBG
+// reseeds) failed for good. They keep to half of it now.
+TEST(SecretBytesTest, LeavesHalfTheSecureHeapToOpenSsl) {
+  (void)InitSecureMemory(1 << 16);
+  if (CRYPTO_secure_malloc_initialized() == 0) GTEST_SKIP() << "no heap";
+  std::vector<SecretBytes> many;
+  for (int i = 0; i < 1000; ++i) many.emplace_back(256);  // 4x the heap
+  EXPECT_LE(CRYPTO_secure_used(), size_t{(1 << 16) / 2 + 256});
+  // OpenSSL can still parse private keys (secure BIGNUMs) and reseed.
+  auto key = PrivateKey::Generate(KeyAlgorithm::kRsa);
+  ASSERT_THAT(key, IsOk());
+  auto der = key->ToPkcs8Der();
+  ASSERT_THAT(der, IsOk());
+  EXPECT_THAT(PrivateKey::FromPkcs8Der(*der), IsOk());
+  EXPECT_EQ(RAND_bytes(nullptr, 0), 1);
+  EXPECT_EQ(
+      EVP_RAND_reseed(RAND_get0_primary(nullptr), 0, nullptr, 0, nullptr, 0),
+      1);
+  EXPECT_THAT(RandomBytes(32), IsOk());
 }
 
 TEST(ConstantTimeEqualsTest, ComparesContentAndLength) {

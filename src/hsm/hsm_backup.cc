@@ -3,10 +3,10 @@
 #include "hsm/hsm_backup.h"
 
 #include <mutex>
-#include <set>
 #include <shared_mutex>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/fault.h"
 #include "base/status.h"
@@ -188,7 +188,7 @@ class Restore final : public RestoreSession {
       return absl::InvalidArgumentError(
           absl::StrCat("a backup may not carry records of kind '", k, "'"));
     }
-    if (!seen_.emplace(k, i).second) {
+    if (AlreadyStaged(k, i)) {
       return absl::InvalidArgumentError(
           absl::StrCat("the backup holds record ", k, "/", i, " twice"));
     }
@@ -198,7 +198,6 @@ class Restore final : public RestoreSession {
     if (k == kPolicyKind) ++counts_.policy;
     if (k == kUserKind) ++counts_.users;
     if (k == kKeyKind) ++counts_.objects;
-    writes_.push_back({std::move(k), std::move(i), std::move(payload)});
     return absl::OkStatus();
   }
 
@@ -219,7 +218,10 @@ class Restore final : public RestoreSession {
     COFFER_RETURN_IF_ERROR(CheckRestoreTarget(core_, origin_));
     COFFER_FAULT_POINT("restore.before_replace");
     // The one durable step: the old state or the new one, never a mix.
-    COFFER_RETURN_IF_ERROR(core_.state_store->ReplaceAll(std::move(writes_)));
+    // Records are re-encoded one at a time (the encodings are
+    // deterministic, so these are the bytes the backup carried), keeping
+    // the restore's memory at about the size of the state itself.
+    COFFER_RETURN_IF_ERROR(core_.state_store->ReplaceAllFrom(StagedRecords()));
     COFFER_FAULT_POINT("restore.after_replace");
     core_.cluster = std::move(staged_.cluster);
     core_.policy = staged_.policy;
@@ -232,18 +234,58 @@ class Restore final : public RestoreSession {
   }
 
  private:
+  bool AlreadyStaged(const std::string& kind, const std::string& id) const {
+    if (kind == kClusterKind) return counts_.cluster != 0;
+    if (kind == kPolicyKind) return counts_.policy != 0;
+    if (kind == kUserKind) return staged_.users.count(id) != 0;
+    ObjectHandle handle = 0;
+    return absl::SimpleAtoi(id, &handle) && staged_.keys.count(handle) != 0;
+  }
+
+  // The staged state as store writes, in backup order.
+  store::SealedStore::RecordSource StagedRecords() const {
+    auto user = staged_.users.begin();
+    auto key = staged_.keys.begin();
+    return
+        [this, step = 0, user,
+         key]() mutable -> absl::StatusOr<std::optional<store::RecordWrite>> {
+          if (step == 0) {
+            step = 1;
+            return store::RecordWrite{kClusterKind, "identity",
+                                      Encode(*staged_.cluster)};
+          }
+          if (step == 1) {
+            step = 2;
+            return store::RecordWrite{kPolicyKind, "policy",
+                                      Encode(staged_.policy)};
+          }
+          if (user != staged_.users.end()) {
+            const auto& [name, record] = *user++;
+            return store::RecordWrite{kUserKind, name, Encode(record)};
+          }
+          if (key != staged_.keys.end()) {
+            const auto& [handle, object] = *key++;
+            return store::RecordWrite{kKeyKind, internal::KeyRecordId(handle),
+                                      Encode(object)};
+          }
+          return std::nullopt;
+        };
+  }
+
+  // Whether the record just applied is stored under the id its payload
+  // implies, so the store's (kind, id) and the object always agree.
   absl::Status CheckId(const std::string& kind, const std::string& id) const {
     bool ok = true;
     if (kind == kUserKind) ok = staged_.users.count(id) == 1;
     if (kind == kClusterKind) ok = id == "identity";
     if (kind == kPolicyKind) ok = id == "policy";
     if (kind == kKeyKind) {
-      ok = false;
-      for (const auto& [handle, key] : staged_.keys) {
-        if (internal::KeyRecordId(handle) == id && key.handle == handle) {
-          ok = true;
-        }
-      }
+      // Apply() parsed `id` as a handle; the decimal form must be canonical
+      // and the payload's own handle the same.
+      ObjectHandle handle = 0;
+      ok = absl::SimpleAtoi(id, &handle) && internal::KeyRecordId(handle) == id;
+      auto it = ok ? staged_.keys.find(handle) : staged_.keys.end();
+      ok = it != staged_.keys.end() && it->second.handle == handle;
     }
     if (!ok) {
       return absl::InvalidArgumentError(
@@ -258,9 +300,7 @@ class Restore final : public RestoreSession {
   SecretBytes ebk_;
   std::function<void()> committed_;
   Core staged_;  // only its maps are used
-  std::set<std::pair<std::string, std::string>> seen_;
   BackupCounts counts_;
-  std::vector<store::RecordWrite> writes_;
 };
 
 }  // namespace

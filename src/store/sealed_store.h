@@ -17,6 +17,7 @@
 #define COFFER_STORE_SEALED_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +66,13 @@ class SealedStore {
   // Replaces the whole content in one transaction: every old record gone,
   // the given ones written at version 1 (each needs a payload).
   virtual absl::Status ReplaceAll(std::vector<RecordWrite> records) = 0;
+  // The same, pulling the records one at a time from `next` (nullopt after
+  // the last), so the caller never holds them all encoded at once. An
+  // error from `next` aborts it with nothing changed. InvalidArgument if a
+  // (kind, id) comes twice.
+  using RecordSource =
+      std::function<absl::StatusOr<std::optional<RecordWrite>>()>;
+  virtual absl::Status ReplaceAllFrom(const RecordSource& next) = 0;
   // 0 for a new store, +1 per successful non-empty Commit and ReplaceAll.
   // Compare with an external monotonic counter to detect a rollback of the
   // whole file, which the file alone cannot reveal. Fakes may keep 0.

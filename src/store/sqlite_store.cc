@@ -38,7 +38,8 @@ constexpr uint64_t kMaxCounter = std::numeric_limits<int64_t>::max();
 
 struct Statements {
   Statement begin, commit, rollback;
-  Statement select_row, upsert, erase, erase_all, select_all, put_manifest;
+  Statement select_row, upsert, erase, erase_all, select_all, put_manifest,
+      count_all;
 };
 
 absl::StatusOr<Statements> PrepareStatements(sqlite3* db) {
@@ -67,14 +68,13 @@ absl::StatusOr<Statements> PrepareStatements(sqlite3* db) {
                               "SELECT kind, id, version, generation, sealed "
                               "FROM records ORDER BY kind, id"));
   COFFER_RETURN_IF_ERROR(prep(s.put_manifest, internal::kPutManifestSql));
+  COFFER_RETURN_IF_ERROR(prep(s.count_all, "SELECT COUNT(*) FROM records"));
   return s;
 }
 
 // Checks names and sizes, and that no (kind, id) appears twice.
-absl::Status ValidateWrites(const std::vector<RecordWrite>& writes,
-                            bool require_payload) {
-  std::set<std::pair<std::string_view, std::string_view>> seen;
-  for (const RecordWrite& w : writes) {
+absl::Status ValidateWrite(const RecordWrite& w, bool require_payload) {
+  {
     if (w.kind.empty() || w.kind.size() > kMaxNameSize || w.id.empty() ||
         w.id.size() > kMaxNameSize) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -91,6 +91,15 @@ absl::Status ValidateWrites(const std::vector<RecordWrite>& writes,
           absl::StrCat("ReplaceAll needs a payload for every record; ",
                        DescribeRecord(w.kind, w.id), " has none"));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateWrites(const std::vector<RecordWrite>& writes,
+                            bool require_payload) {
+  std::set<std::pair<std::string_view, std::string_view>> seen;
+  for (const RecordWrite& w : writes) {
+    COFFER_RETURN_IF_ERROR(ValidateWrite(w, require_payload));
     if (!seen.emplace(w.kind, w.id).second) {
       return absl::InvalidArgumentError(
           absl::StrCat(DescribeRecord(w.kind, w.id),
@@ -114,6 +123,7 @@ class SqliteSealedStore final : public SealedStore {
   absl::StatusOr<std::vector<uint64_t>> Commit(
       std::vector<RecordWrite> writes) override;
   absl::Status ReplaceAll(std::vector<RecordWrite> records) override;
+  absl::Status ReplaceAllFrom(const RecordSource& next) override;
   uint64_t generation() const override {
     absl::MutexLock lock(&mu_);
     return manifest_.generation;
@@ -134,7 +144,7 @@ class SqliteSealedStore final : public SealedStore {
   absl::StatusOr<Manifest> ApplyWrites(const std::vector<RecordWrite>& writes,
                                        std::vector<uint64_t>& versions)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<Manifest> ApplyReplace(const std::vector<RecordWrite>& records)
+  absl::StatusOr<Manifest> ApplyReplace(const RecordSource& next)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Reads and authenticates the current row of (kind, id), if any.
   absl::StatusOr<std::optional<Row>> ReadRow(std::string_view kind,
@@ -289,17 +299,31 @@ absl::StatusOr<Manifest> SqliteSealedStore::ApplyWrites(
 }
 
 absl::StatusOr<Manifest> SqliteSealedStore::ApplyReplace(
-    const std::vector<RecordWrite>& records) {
+    const RecordSource& next_record) {
   Manifest next;
   next.generation = manifest_.generation + 1;
   COFFER_RETURN_IF_ERROR(stmts_.erase_all.Run());
   COFFER_FAULT_POINT("store.replace_all.after_delete");
-  for (const RecordWrite& r : records) {
-    const RecordRef ref{r.kind, r.id, 1, next.generation};
-    COFFER_RETURN_IF_ERROR(PutRecord(ref, r.payload->ExposeSecret()));
+  for (;;) {
+    COFFER_ASSIGN_OR_RETURN(std::optional<RecordWrite> r, next_record());
+    if (!r) break;
+    COFFER_RETURN_IF_ERROR(ValidateWrite(*r, /*require_payload=*/true));
+    const RecordRef ref{r->kind, r->id, 1, next.generation};
+    COFFER_RETURN_IF_ERROR(PutRecord(ref, r->payload->ExposeSecret()));
     COFFER_ASSIGN_OR_RETURN(SetDigest element, sealer_.SetElement(ref));
     XorInto(next.set_digest, element);
     ++next.record_count;
+  }
+  // A (kind, id) given twice would have been upserted over itself: the
+  // table then holds fewer rows than were written.
+  {
+    Statement& st = stmts_.count_all;
+    ResetOnExit reset(st);
+    COFFER_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || static_cast<uint64_t>(st.ColumnInt64(0)) != next.record_count) {
+      return absl::InvalidArgumentError(
+          "ReplaceAll was given the same (kind, id) twice");
+    }
   }
   COFFER_RETURN_IF_ERROR(PutManifest(next));
   COFFER_FAULT_POINT("store.replace_all.before_commit");
@@ -321,10 +345,18 @@ absl::StatusOr<std::vector<uint64_t>> SqliteSealedStore::Commit(
 
 absl::Status SqliteSealedStore::ReplaceAll(std::vector<RecordWrite> records) {
   COFFER_RETURN_IF_ERROR(ValidateWrites(records, /*require_payload=*/true));
+  size_t i = 0;
+  return ReplaceAllFrom([&]() -> absl::StatusOr<std::optional<RecordWrite>> {
+    if (i == records.size()) return std::nullopt;
+    return std::move(records[i++]);
+  });
+}
+
+absl::Status SqliteSealedStore::ReplaceAllFrom(const RecordSource& next) {
   absl::MutexLock lock(&mu_);
   COFFER_RETURN_IF_ERROR(CheckUsable());
   return InTransaction(
-      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return ApplyReplace(records); });
+      [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return ApplyReplace(next); });
 }
 
 absl::StatusOr<std::vector<StoredRecord>> SqliteSealedStore::LoadAll() {

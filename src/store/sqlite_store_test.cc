@@ -192,6 +192,37 @@ TEST_F(StoreTest, ReplaceAllDropsEverythingElse) {
   EXPECT_TRUE(Load(*store).empty());
 }
 
+TEST_F(StoreTest, ReplaceAllFromStreamsAndRefusesDuplicates) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  std::vector<RecordWrite> w;
+  w.push_back(Put("key", "old", "1"));
+  ASSERT_THAT(store->Commit(std::move(w)), IsOk());
+  auto source = [](std::vector<std::string> ids) {
+    return
+        [ids, i = size_t{
+                  0}]() mutable -> absl::StatusOr<std::optional<RecordWrite>> {
+          if (i == ids.size()) return std::nullopt;
+          return Put("key", ids[i++], "new");
+        };
+  };
+  // A duplicate, or an error from the source, changes nothing.
+  EXPECT_THAT(store->ReplaceAllFrom(source({"a", "b", "a"})),
+              StatusIs(Code::kInvalidArgument, HasSubstr("twice")));
+  EXPECT_THAT(
+      store->ReplaceAllFrom([]() -> absl::StatusOr<std::optional<RecordWrite>> {
+        return absl::DataLossError("source failed");
+      }),
+      StatusIs(Code::kDataLoss));
+  auto state = Load(*store);
+  ASSERT_EQ(state.size(), 1u);
+  EXPECT_EQ(state["key/old"].second, "1");
+  ASSERT_THAT(store->ReplaceAllFrom(source({"a", "b"})), IsOk());
+  state = Load(*store);
+  ASSERT_EQ(state.size(), 2u);
+  EXPECT_EQ(state["key/b"], V(1, "new"));
+}
+
 TEST_F(StoreTest, ReopenKeepsEverything) {
   {
     auto store = Open();

@@ -185,9 +185,15 @@ absl::StatusOr<crypto::PrivateKey> PrivateKeyOf(const Core& core,
 void CachePrivateKey(Core& core, ObjectHandle handle, crypto::PrivateKey key) {
   // The material behind a handle never changes, so a parse made under an
   // earlier lock is still right, unless the key was destroyed meanwhile.
-  if (core.keys.count(handle) != 0) {
-    core.private_keys.emplace(handle, std::move(key));
+  if (core.keys.count(handle) == 0) return;
+  // Parsed keys hold their private numbers in OpenSSL's fixed-size secure
+  // heap; an unbounded cache would fill it and make every later parse (and
+  // DRBG reseed) fail. Evicting an arbitrary entry costs one re-parse.
+  if (core.private_keys.size() >= kMaxCachedPrivateKeys &&
+      core.private_keys.count(handle) == 0) {
+    core.private_keys.erase(core.private_keys.begin());
   }
+  core.private_keys.emplace(handle, std::move(key));
 }
 
 absl::StatusOr<std::vector<ObjectHandle>> NewHandles(const Core& core,
@@ -278,7 +284,7 @@ absl::Status AddObjects(Core& core, const Caller& caller, bool token,
     }
     COFFER_RETURN_IF_ERROR(core.CommitState(std::move(writes)));
     for (NewObject& n : objects) {
-      if (n.parsed) core.private_keys.emplace(n.object.handle, *n.parsed);
+      if (n.parsed) CachePrivateKey(core, n.object.handle, *n.parsed);
     }
     return absl::OkStatus();
   }

@@ -68,6 +68,9 @@ absl::StatusOr<crypto::PrivateKey> PrivateKeyOf(const Core& core,
                                                 const Caller& caller,
                                                 const KeyObject& object,
                                                 bool* parsed_now);
+// At most this many parsed token private keys stay cached (see
+// CachePrivateKey).
+inline constexpr size_t kMaxCachedPrivateKeys = 512;
 // Caches `key` for the token object `handle` if it still exists.
 void CachePrivateKey(Core& core, ObjectHandle handle, crypto::PrivateKey key);
 
