@@ -133,7 +133,8 @@ int Main(int argc, char** argv) {
   TlsServerOptions options;
   options.credentials = internal::MakeCredentials(*server_cert, ca->pem());
   absl::StatusOr<std::unique_ptr<TlsServer>> server = TlsServer::Create(
-      std::move(options), [](ByteView request, const PeerIdentity&) {
+      std::move(options),
+      [](ByteView request, const PeerIdentity&, FrameStream&) {
         return Bytes(request.begin(), request.end());
       });
   if (!server.ok() || !(*server)->Start().ok()) {

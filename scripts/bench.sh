@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the crypto benchmark in Release mode and runs it, comparing Coffer's
-# crypto wrappers with the same operations on raw OpenSSL. Arguments are
-# passed to the benchmark, e.g.
+# crypto wrappers with the same operations on raw OpenSSL; then the backup
+# benchmark (create/restore of 1k, 10k and 100k objects against the raw KWP
+# ceiling). Arguments are passed to the crypto benchmark, e.g.
 #   scripts/bench.sh --benchmark_min_time=0.05 --benchmark_repetitions=2
 #   scripts/bench.sh --benchmark_filter=KWP
 set -euo pipefail
@@ -9,5 +10,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release
-cmake --build build/release --target crypto_bench
-exec build/release/bench/crypto_bench "$@"
+cmake --build build/release --target crypto_bench backup_bench
+build/release/bench/crypto_bench "$@"
+exec build/release/bench/backup_bench

@@ -155,6 +155,26 @@ std::vector<Command> BuildTable() {
     {"hsm", "activate", "set the initial admin's password (user admin)",
      SecretFlags("password"),
      HsmActivate},
+    {"hsm", "backup",
+     "stream a backup of the HSM to a file (admin or appliance user)",
+     {Required("--out", "backup file to write (atomically, mode 0600)")},
+     HsmBackup},
+    {"hsm", "restore",
+     "replace every user and key with a backup's (DESTRUCTIVE; admin, or "
+     "any service client while COMMISSIONED or TAMPERED)",
+     {Required("--in", "backup file"), {"--force", "do not ask", kSwitch}},
+     HsmRestore},
+    {"backup", "", "backup files: check them without an HSM or a secret",
+     {}, nullptr},
+    {"backup", "verify",
+     "check a backup's structure and signature (exit 1 if invalid)",
+     {Required("FILE", "the backup file"),
+      {"--manufacturer-ca", "PEM CA the source HSM's device certificate "
+                            "must chain to"}},
+     BackupVerify},
+    {"backup", "inspect", "show a backup's metadata (and check it)",
+     {Required("FILE", "the backup file")},
+     BackupInspect},
 
     // Sessions and users.
     {"login", "", "log in; the session is kept in the session file",

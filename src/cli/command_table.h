@@ -36,7 +36,7 @@ ExitCode ExitCodeOf(const absl::Status& status);
 // One flag of a command. Secrets are never flags (secrets.h).
 struct Flag {
   enum Kind { kValue, kSwitch };
-  std::string name;  // "--label"
+  std::string name;  // "--label"; a name without dashes is positional
   std::string help;
   Kind kind = kValue;
   bool required = false;

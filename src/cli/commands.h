@@ -30,6 +30,12 @@ absl::Status HsmActivate(Context& ctx);
 absl::Status Login(Context& ctx);
 absl::Status Logout(Context& ctx);
 
+// backup_commands.cc: backup files (local) and backups through an HSM.
+absl::Status BackupVerify(Context& ctx);
+absl::Status BackupInspect(Context& ctx);
+absl::Status HsmBackup(Context& ctx);
+absl::Status HsmRestore(Context& ctx);
+
 // user_commands.cc
 absl::Status UserCreate(Context& ctx);
 absl::Status UserDelete(Context& ctx);

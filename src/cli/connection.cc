@@ -14,6 +14,27 @@
 namespace coffer::cli {
 namespace {
 
+// Lost connections and timeouts are exit 3; the HSM's refusals stay 1.
+absl::Status WithTransportExitCode(const absl::Status& s) {
+  // Errors already tagged (a local file, say) keep their code.
+  if (ExitCodeOf(s) != kExitRefused) return s;
+  switch (s.code()) {
+    case absl::StatusCode::kUnavailable:
+      return WithExitCode(absl::UnavailableError(absl::StrCat(
+                              "lost the connection to the HSM: ", s.message())),
+                          kExitUnreachable);
+    case absl::StatusCode::kDeadlineExceeded:
+      return WithExitCode(
+          absl::DeadlineExceededError(absl::StrCat(
+              "the HSM did not answer in time (", s.message(),
+              "); if the request changed something, its outcome is unknown: "
+              "check before retrying")),
+          kExitUnreachable);
+    default:
+      return s;
+  }
+}
+
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
   return v != nullptr ? std::string(v) : std::string();
@@ -126,22 +147,21 @@ absl::StatusOr<pb::Response> Connection::Call(pb::Request& request) {
   }
   absl::StatusOr<pb::Response> response = client_.CallInPlace(request);
   if (response.ok()) return response;
-  const absl::Status& s = response.status();
-  switch (s.code()) {
-    case absl::StatusCode::kUnavailable:
-      return WithExitCode(absl::UnavailableError(absl::StrCat(
-                              "lost the connection to the HSM: ", s.message())),
-                          kExitUnreachable);
-    case absl::StatusCode::kDeadlineExceeded:
-      return WithExitCode(
-          absl::DeadlineExceededError(absl::StrCat(
-              "the HSM did not answer in time (", s.message(),
-              "); if the request changed something, its outcome is unknown: "
-              "check before retrying")),
-          kExitUnreachable);
-    default:
-      return s;
-  }
+  return WithTransportExitCode(response.status());
+}
+
+absl::StatusOr<pb::BackupSummary> Connection::CreateBackup(
+    const client::HsmClient::ChunkSink& sink) {
+  absl::StatusOr<pb::BackupSummary> summary = client_.CreateBackup(sink);
+  if (summary.ok()) return summary;
+  return WithTransportExitCode(summary.status());
+}
+
+absl::StatusOr<pb::BackupSummary> Connection::RestoreBackup(
+    const client::HsmClient::ChunkSource& next) {
+  absl::StatusOr<pb::BackupSummary> summary = client_.RestoreBackup(next);
+  if (summary.ok()) return summary;
+  return WithTransportExitCode(summary.status());
 }
 
 absl::StatusOr<Session> LoadSession(const std::string& path) {

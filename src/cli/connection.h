@@ -44,6 +44,11 @@ class Connection {
   // One request. The HSM's refusals keep their code and message (exit 1);
   // a lost connection or a timeout is exit 3.
   absl::StatusOr<pb::Response> Call(pb::Request& request);
+  // Streamed backups (client/hsm_client.h), with the same exit codes.
+  absl::StatusOr<pb::BackupSummary> CreateBackup(
+      const client::HsmClient::ChunkSink& sink);
+  absl::StatusOr<pb::BackupSummary> RestoreBackup(
+      const client::HsmClient::ChunkSource& next);
   void set_session(std::string token) { client_.set_session(std::move(token)); }
   // Attached to every request (operations under quorum control need it).
   void set_quorum_token(std::string token) { quorum_token_ = std::move(token); }

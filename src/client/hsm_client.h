@@ -7,6 +7,7 @@
 #define COFFER_CLIENT_HSM_CLIENT_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -42,12 +43,29 @@ class HsmClient {
   // Logs in and keeps the session for later calls. Returns the role.
   absl::StatusOr<pb::Role> Login(const std::string& user,
                                  const crypto::SecretBytes& password);
+  // Backups stream (hsm.proto): neither side holds a whole backup.
+  // Streams a backup of the HSM into `sink`, in chunks of at most 256 KiB,
+  // and returns its summary. An error from `sink` is returned and closes
+  // the connection (the rest of the stream is not read).
+  using ChunkSink = std::function<absl::Status(ByteView chunk)>;
+  absl::StatusOr<pb::BackupSummary> CreateBackup(const ChunkSink& sink);
+  // Sends the backup `next` yields (an empty chunk: the end), then returns
+  // the HSM's summary once it has committed, or its refusal (then nothing
+  // changed on the HSM). An error from `next` closes the connection, which
+  // aborts the restore on the HSM without changes. A restore ends every
+  // session, this client's included.
+  using ChunkSource = std::function<absl::StatusOr<Bytes>()>;
+  absl::StatusOr<pb::BackupSummary> RestoreBackup(const ChunkSource& next);
+
   void set_session(std::string session) { session_ = std::move(session); }
   const std::string& session() const { return session_; }
 
  private:
   explicit HsmClient(net::TlsClient connection)
       : connection_(std::move(connection)) {}
+  // Streaming halves of CallInPlace (for requests that carry no secret).
+  absl::StatusOr<uint64_t> SendRequest(pb::Request& request);
+  absl::StatusOr<pb::Response> ReceiveResponse(uint64_t id);
   net::TlsClient connection_;
   std::string session_;
   uint64_t next_id_ = 1;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "crypto/hash.h"
 #include "net/frame.h"
 #include "net/internal/net_test_fixture.h"
@@ -27,7 +28,8 @@ TEST(FrameTest, HeaderIsBigEndian) {
 TEST_F(NetTest, EchoRoundTripCarriesBothIdentities) {
   PeerIdentity seen;
   auto server = TlsServer::Create(
-      ServerOptions(), [&seen](ByteView request, const PeerIdentity& peer) {
+      ServerOptions(),
+      [&seen](ByteView request, const PeerIdentity& peer, FrameStream&) {
         seen = peer;
         return Bytes(request.begin(), request.end());
       });
@@ -150,10 +152,10 @@ TEST_F(NetTest, OversizeFrameClosesOnlyThatConnection) {
 
 TEST_F(NetTest, ClientChecksFrameSizesBothWays) {
   // Responses twice the size of their request.
-  auto server = TlsServer::Create(ServerOptions(),
-                                  [](ByteView request, const PeerIdentity&) {
-                                    return Bytes(2 * request.size(), 7);
-                                  });
+  auto server = TlsServer::Create(
+      ServerOptions(), [](ByteView request, const PeerIdentity&, FrameStream&) {
+        return Bytes(2 * request.size(), 7);
+      });
   ASSERT_THAT(server, IsOk());
   server_ = *std::move(server);
   ASSERT_THAT(server_->Start(), IsOk());
@@ -251,8 +253,120 @@ TEST_F(NetTest, UpdateCredentialsAppliesToNewConnections) {
   EXPECT_EQ(third->server().subject_common_name, "cluster-1");
 }
 
+// A handler for the streaming tests: "send N" answers N extra frames, then
+// "done"; "collect" reads request frames until an empty one and answers
+// their concatenation; anything else is echoed.
+Bytes StreamingHandler(ByteView request, FrameStream& stream,
+                       absl::Status* receive_error) {
+  const std::string text(request.begin(), request.end());
+  if (text.rfind("send ", 0) == 0) {
+    const int n = std::stoi(text.substr(5));
+    for (int i = 0; i < n; ++i) {
+      if (!stream.Send(ToBytes(absl::StrCat("part-", i))).ok()) return {};
+    }
+    return ToBytes("done");
+  }
+  if (text == "collect") {
+    Bytes all;
+    for (;;) {
+      absl::StatusOr<ByteView> next = stream.Receive();
+      if (!next.ok()) {
+        *receive_error = next.status();
+        return ToBytes("unreachable");
+      }
+      if (next->empty()) return all;
+      all.insert(all.end(), next->begin(), next->end());
+    }
+  }
+  return Bytes(request.begin(), request.end());
+}
+
+class StreamingTest : public NetTest {
+ protected:
+  void SetUp() override {
+    TlsServerOptions options = ServerOptions();
+    options.max_frame_size = 1024;
+    auto server = TlsServer::Create(
+        std::move(options),
+        [this](ByteView request, const PeerIdentity&, FrameStream& stream) {
+          absl::MutexLock lock(&mu_);
+          return StreamingHandler(request, stream, &receive_error_);
+        });
+    ASSERT_THAT(server, IsOk());
+    server_ = *std::move(server);
+    ASSERT_THAT(server_->Start(), IsOk());
+  }
+  absl::Status receive_error() {
+    absl::MutexLock lock(&mu_);
+    return receive_error_;
+  }
+  absl::Mutex mu_;
+  absl::Status receive_error_;
+};
+
+TEST_F(StreamingTest, AStreamedResponseComesBeforeTheReturnValue) {
+  absl::StatusOr<TlsClient> client = Connect();
+  ASSERT_THAT(client, IsOk());
+  // Pipelined behind an ordinary request: the order is kept.
+  ASSERT_THAT(client->Send(ToBytes("first")), IsOk());
+  ASSERT_THAT(client->Send(ToBytes("send 3")), IsOk());
+  for (const char* want : {"first", "part-0", "part-1", "part-2", "done"}) {
+    absl::StatusOr<Bytes> got = client->Receive();
+    ASSERT_THAT(got, IsOk());
+    EXPECT_EQ(*got, ToBytes(want));
+  }
+  // The connection is in step afterwards.
+  EXPECT_THAT(client->Call(ToBytes("again")), IsOk());
+  EXPECT_EQ(server_->stats().total_requests, 3);
+}
+
+TEST_F(StreamingTest, AStreamedRequestIsReadOnTheSameConnection) {
+  absl::StatusOr<TlsClient> client = Connect();
+  ASSERT_THAT(client, IsOk());
+  // The echo ahead of it is answered although the handler that follows
+  // waits for more frames: Receive() flushes queued responses first.
+  ASSERT_THAT(client->Send(ToBytes("echo")), IsOk());
+  ASSERT_THAT(client->Send(ToBytes("collect")), IsOk());
+  absl::StatusOr<Bytes> echo = client->Receive();
+  ASSERT_THAT(echo, IsOk());
+  EXPECT_EQ(*echo, ToBytes("echo"));
+  for (const char* part : {"ab", "cd", ""}) {
+    ASSERT_THAT(client->Send(ToBytes(part)), IsOk());
+  }
+  absl::StatusOr<Bytes> all = client->Receive();
+  ASSERT_THAT(all, IsOk());
+  EXPECT_EQ(*all, ToBytes("abcd"));
+  EXPECT_THAT(client->Call(ToBytes("after")), IsOk());
+  EXPECT_EQ(server_->stats().total_requests, 3);  // frames read are not
+}
+
+TEST_F(StreamingTest, AnAbortedOrOversizedStreamClosesOnlyItsConnection) {
+  absl::StatusOr<TlsClient> quitter = Connect();
+  ASSERT_THAT(quitter, IsOk());
+  ASSERT_THAT(quitter->Send(ToBytes("collect")), IsOk());
+  ASSERT_THAT(quitter->Send(ToBytes("partial")), IsOk());
+  quitter->Close();
+  EXPECT_TRUE(Eventually([&] {
+    return receive_error().code() == absl::StatusCode::kUnavailable;
+  }));
+
+  TlsClientOptions big = ClientOptions();
+  big.max_frame_size = 4096;
+  absl::StatusOr<TlsClient> oversize = Connect(big);
+  ASSERT_THAT(oversize, IsOk());
+  ASSERT_THAT(oversize->Send(ToBytes("collect")), IsOk());
+  ASSERT_THAT(oversize->Send(Bytes(2000)), IsOk());
+  EXPECT_FALSE(oversize->Receive().ok());
+  EXPECT_EQ(receive_error().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(server_->stats().oversize_frames, 1);
+
+  absl::StatusOr<TlsClient> other = Connect();
+  ASSERT_THAT(other, IsOk());
+  EXPECT_THAT(other->Call(ToBytes("still serving")), IsOk());
+}
+
 TEST_F(NetTest, BadOptionsAreInvalidArgument) {
-  const auto echo = [](ByteView r, const PeerIdentity&) {
+  const auto echo = [](ByteView r, const PeerIdentity&, FrameStream&) {
     return Bytes(r.begin(), r.end());
   };
   TlsServerOptions options = ServerOptions();

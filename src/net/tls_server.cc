@@ -55,6 +55,58 @@ absl::Status ValidateOptions(const TlsServerOptions& options) {
   return absl::OkStatus();
 }
 
+// The FrameStream of one connection: made once per connection on its
+// thread's stack, so a request that does not stream pays nothing for it.
+class ConnectionFrames final : public FrameStream {
+ public:
+  ConnectionFrames(internal::TlsStream& stream, size_t max_frame_size,
+                   std::atomic<int64_t>& oversize)
+      : stream_(stream), max_frame_size_(max_frame_size), oversize_(oversize) {}
+
+  absl::Status Send(ByteView frame) override {
+    if (!broken_.ok()) return broken_;
+    if (frame.size() > UINT32_MAX) {
+      return Break(absl::InternalError("a streamed response frame over 4 GiB"));
+    }
+    stream_.QueueFrame(frame);
+    return Break(stream_.Flush());
+  }
+
+  absl::StatusOr<ByteView> Receive() override {
+    if (!broken_.ok()) return broken_;
+    // Responses to requests pipelined ahead of this one may still sit in
+    // the write buffer; a client waiting for them would never send more.
+    if (stream_.queued_bytes() > 0) {
+      COFFER_RETURN_IF_ERROR(Break(stream_.Flush()));
+    }
+    absl::StatusOr<ByteView> frame = stream_.ReadFrame(max_frame_size_);
+    if (frame.ok()) return frame;
+    if (frame.status().code() == absl::StatusCode::kResourceExhausted) {
+      oversize_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (stream_.PeerClosedBetweenFrames()) {
+      return Break(absl::UnavailableError(
+          "the client closed the connection in the middle of a streamed "
+          "request"));
+    }
+    return Break(frame.status());
+  }
+
+  // The first error of Send/Receive: the connection is no longer in step.
+  const absl::Status& broken() const { return broken_; }
+
+ private:
+  absl::Status Break(absl::Status status) {
+    if (!status.ok() && broken_.ok()) broken_ = status;
+    return status;
+  }
+
+  internal::TlsStream& stream_;
+  const size_t max_frame_size_;
+  std::atomic<int64_t>& oversize_;
+  absl::Status broken_;
+};
+
 }  // namespace
 
 struct TlsServer::State {
@@ -206,6 +258,7 @@ absl::Status TlsServer::State::Serve(int fd, SSL_CTX* context) {
     return status;
   }
   COFFER_RETURN_IF_ERROR(stream->EnterDataPhase(options.idle_timeout));
+  ConnectionFrames frames(*stream, options.max_frame_size, oversize);
   for (;;) {
     absl::StatusOr<ByteView> request =
         stream->ReadFrame(options.max_frame_size);
@@ -218,8 +271,11 @@ absl::Status TlsServer::State::Serve(int fd, SSL_CTX* context) {
     }
     in_flight.fetch_add(1, std::memory_order_relaxed);
     total.fetch_add(1, std::memory_order_relaxed);
-    const Bytes response = handler(*request, *peer);
+    const Bytes response = handler(*request, *peer, frames);
     in_flight.fetch_sub(1, std::memory_order_relaxed);
+    // A streamed exchange that failed half-way: the peer and we disagree
+    // on what comes next, so the connection ends.
+    if (!frames.broken().ok()) return frames.broken();
     if (response.size() > UINT32_MAX) {
       return absl::InternalError("the handler returned a response over 4 GiB");
     }

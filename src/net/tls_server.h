@@ -12,6 +12,13 @@
 // leave in the same order (responses to already-buffered requests are sent
 // together). Parallelism comes from more connections.
 //
+// Streaming: an operation too large for one frame each way (a backup) uses
+// the FrameStream the handler is given: Send() puts extra response frames
+// on the wire before the handler's return value, Receive() reads further
+// request frames of the same connection. A handler that uses neither costs
+// exactly what it did before streaming existed (the stream object lives
+// for the whole connection; nothing is allocated or locked per request).
+//
 // Threading: one acceptor thread polls the listening socket and starts one
 // thread per connection; the handshake runs on that thread (never blocking
 // the acceptor), followed by blocking reads and writes: a request costs one
@@ -70,10 +77,31 @@ struct TlsServerStats {
   int64_t oversize_frames = 0;      // connections closed for frame size
 };
 
+// The connection a request came in on, for the length of one handler call
+// (never keep it past the return). Used by that call's thread only.
+class FrameStream {
+ public:
+  // Sends `frame` as a response now, ahead of the handler's return value;
+  // returns once it is written to the socket (bounded by idle_timeout).
+  // Errors (peer gone, timeout) break the connection: the handler should
+  // return at once, and its return value is then dropped.
+  virtual absl::Status Send(ByteView frame) = 0;
+  // The next request frame on this connection, valid until the next
+  // Receive() or the handler's return. It invalidates the `request` view
+  // the handler was given. Waits at most idle_timeout (DeadlineExceeded);
+  // ResourceExhausted for a frame over max_frame_size; Unavailable if the
+  // peer closed the connection. Any error breaks the connection as above.
+  virtual absl::StatusOr<ByteView> Receive() = 0;
+
+ protected:
+  ~FrameStream() = default;
+};
+
 class TlsServer {
  public:
-  using Handler =
-      std::function<Bytes(ByteView request, const PeerIdentity& peer)>;
+  // `stream` is for streamed operations only; most handlers ignore it.
+  using Handler = std::function<Bytes(
+      ByteView request, const PeerIdentity& peer, FrameStream& stream)>;
 
   // Validates `options` and loads the credentials. InvalidArgument for bad
   // options, bad PEM or a key that does not match the certificate.

@@ -238,6 +238,13 @@ absl::Status ServeLifecycleOrUsers(Call& c) {
     case pb::Request::kLogin:
     case pb::Request::kLogout:
       return Sessions(c);
+    case pb::Request::kCreateBackup:
+      return ServeCreateBackup(c);
+    case pb::Request::kRestoreBackup:
+      return ServeRestoreBackup(c);
+    case pb::Request::kBackupChunk:
+      return absl::InvalidArgumentError(
+          "a backup chunk outside a restore: start one with restore_backup");
     case pb::Request::OP_NOT_SET:
       return absl::InvalidArgumentError(
           "the request names no operation (is the client newer than this "
@@ -270,7 +277,7 @@ absl::Status ServeLifecycleOrUsers(Call& c) {
 
 }  // namespace internal
 
-Bytes Dispatcher::Handle(ByteView frame) {
+Bytes Dispatcher::Handle(ByteView frame, net::FrameStream* stream) {
   internal::pb::Request request;
   internal::pb::Response response;
   absl::Status status;
@@ -279,7 +286,7 @@ Bytes Dispatcher::Handle(ByteView frame) {
         "malformed request: not a coffer.hsm.v1.Request message");
   } else {
     response.set_id(request.id());
-    internal::Call call{hsm_, hooks_, request, response};
+    internal::Call call{hsm_, hooks_, request, response, stream};
     status = internal::ServeLifecycleOrUsers(call);
   }
   if (!status.ok()) response.clear_result();

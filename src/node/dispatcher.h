@@ -1,6 +1,8 @@
 // Serves the HSM's wire API: parses one Request frame, calls the HSM core,
 // and returns the serialized Response. Never throws and never returns a
 // malformed frame: bad input becomes a Response with an error status.
+// Backups stream over the request's connection (hsm.proto); without a
+// FrameStream they are refused with FailedPrecondition.
 // Thread-safe (the HSM core is); called from every connection thread.
 #ifndef COFFER_NODE_DISPATCHER_H_
 #define COFFER_NODE_DISPATCHER_H_
@@ -10,6 +12,7 @@
 
 #include "base/bytes.h"
 #include "hsm/hsm.h"
+#include "net/tls_server.h"
 
 namespace coffer::node {
 
@@ -24,14 +27,17 @@ class Dispatcher {
   struct Hooks {
     std::function<Load()> load;  // optional
     // Called after a call that changed the TLS identity or trust anchors
-    // (cluster certificate installed, commissioning finished).
+    // (cluster certificate installed, commissioning finished, a backup
+    // restored).
     std::function<void()> credentials_changed;  // optional
   };
 
   Dispatcher(hsm::Hsm& hsm, Hooks hooks)
       : hsm_(hsm), hooks_(std::move(hooks)) {}
 
-  Bytes Handle(ByteView frame);
+  Bytes Handle(ByteView frame) { return Handle(frame, nullptr); }
+  // `stream`: the connection `frame` came in on, for streamed operations.
+  Bytes Handle(ByteView frame, net::FrameStream* stream);
 
  private:
   hsm::Hsm& hsm_;

@@ -142,8 +142,9 @@ absl::Status Run(const Flags& flags) {
       std::unique_ptr<net::TlsServer> server,
       net::TlsServer::Create(
           std::move(options),
-          [&dispatcher](ByteView frame, const net::PeerIdentity&) {
-            return dispatcher.Handle(frame);
+          [&dispatcher](ByteView frame, const net::PeerIdentity&,
+                        net::FrameStream& stream) {
+            return dispatcher.Handle(frame, &stream);
           }));
   server_ptr = server.get();
   COFFER_RETURN_IF_ERROR(server->Start());

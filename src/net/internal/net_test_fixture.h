@@ -63,7 +63,8 @@ class NetTest : public ::testing::Test {
   // Starts `server_` with an echo handler that counts its calls.
   void StartEchoServer(TlsServerOptions options = ServerOptions()) {
     auto server = TlsServer::Create(
-        std::move(options), [this](ByteView request, const PeerIdentity&) {
+        std::move(options),
+        [this](ByteView request, const PeerIdentity&, FrameStream&) {
           handler_calls_.fetch_add(1);
           return Bytes(request.begin(), request.end());
         });

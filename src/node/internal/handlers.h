@@ -16,12 +16,17 @@ struct Call {
   const Dispatcher::Hooks& hooks;
   pb::Request& request;
   pb::Response& response;
+  net::FrameStream* stream = nullptr;  // null: streaming is refused
 };
 
 // Lifecycle, sessions, users (dispatcher.cc).
 absl::Status ServeLifecycleOrUsers(Call& call);
 // Keys and cryptographic operations (key_handlers.cc).
 absl::Status ServeKeys(Call& call, const hsm::Caller& caller);
+// Backups, both streamed (backup_handlers.cc). They resolve the session
+// themselves: a restore may come without one.
+absl::Status ServeCreateBackup(Call& call);
+absl::Status ServeRestoreBackup(Call& call);
 
 }  // namespace coffer::node::internal
 
