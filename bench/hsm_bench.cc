@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "client/hsm_client.h"
 #include "crypto/crypto.h"
 #include "hsm/hsm.h"
@@ -48,21 +49,8 @@ namespace pb = ::coffer::hsm::v1;
 constexpr char kUser[] = "bench";
 constexpr char kPassword[] = "bench-password";
 
-[[noreturn]] void Die(const std::string& what, const absl::Status& status) {
-  std::fprintf(stderr, "hsm_bench: %s: %s\n", what.c_str(),
-               status.ToString().c_str());
-  std::exit(1);
-}
-
-template <typename T>
-T Must(absl::StatusOr<T> value, const std::string& what) {
-  if (!value.ok()) Die(what, value.status());
-  return *std::move(value);
-}
-
-void Must(const absl::Status& status, const std::string& what) {
-  if (!status.ok()) Die(what, status);
-}
+using bench::Die;
+using bench::Must;
 
 crypto::SecretBytes Secret(const char* s) {
   return crypto::SecretBytes::CopyOf(AsBytes(s));
@@ -294,6 +282,7 @@ void PrintRow(const char* path, const char* op, int threads, const Result& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  bench::program_name = "hsm_bench";
   double seconds = 2.0;
   std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {

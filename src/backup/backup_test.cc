@@ -21,7 +21,7 @@ struct Populated {
   std::vector<hsm::KeyInfo> objects;
 };
 
-// Users of every role, keys of several types, one shared, one certificate.
+// Users of every role, keys of several types, one shared.
 Populated Populate(hsm::Hsm& h) {
   Caller admin = BackupTest::Login(h, "admin", "admin-password");
   EXPECT_THAT(h.users().CreateUser(admin, "alice", hsm::Role::kCryptoUser,
@@ -47,6 +47,22 @@ Populated Populate(hsm::Hsm& h) {
   p.ec = h.keys().GenerateKeyPair(alice, ec).value();
   p.objects = h.keys().Find(alice, {}).value();
   return p;
+}
+
+// A populated ACTIVE source HSM "SRC-1" of acme and service A, and its
+// backup made by its admin.
+struct Source {
+  Node node;
+  Populated populated;
+  Bytes backup;
+};
+Source MakeSource(Mode mode) {
+  Source s{BackupTest::Active(*BackupTest::acme_, *BackupTest::service_a_, mode,
+                              "SRC-1")};
+  s.populated = Populate(*s.node.hsm);
+  Caller admin = BackupTest::Login(*s.node.hsm, "admin", "admin-password");
+  s.backup = BackupTest::MakeBackup(*s.node.hsm, &admin).value();
+  return s;
 }
 
 TEST_F(BackupTest, RestoredHsmIsTheSameToItsClients) {
@@ -132,10 +148,10 @@ TEST_F(BackupTest, VerifyNeedsNoSecretAndChecksTheChain) {
 // Device certificates last 825 days; backups must outlive them, and the
 // chain is checked as of the (sealed) creation time.
 TEST_F(BackupTest, BackupOutlivesTheDeviceCertificate) {
-  Node source = Active(*acme_, *service_a_, Mode::kFips, "SRC-1");
-  Populate(*source.hsm);
+  Source src = MakeSource(Mode::kFips);
+  Node& source = src.node;
+  Bytes& backup = src.backup;
   Caller admin = Login(*source.hsm, "admin", "admin-password");
-  Bytes backup = MakeBackup(*source.hsm, &admin).value();
   CreateOptions future;
   future.now = [] {
     return static_cast<int64_t>(std::time(nullptr)) + 3 * 86400;
@@ -175,10 +191,10 @@ void ExpectRefused(Node& target, ByteView backup, const Caller* caller,
 }
 
 TEST_F(BackupTest, RestoreRefusesAnotherManufacturerServiceOrMode) {
-  Node source = Active(*acme_, *service_a_, Mode::kFips, "SRC-1");
-  Populate(*source.hsm);
+  Source src = MakeSource(Mode::kFips);
+  Node& source = src.node;
+  Bytes& backup = src.backup;
   Caller admin = Login(*source.hsm, "admin", "admin-password");
-  Bytes backup = MakeBackup(*source.hsm, &admin).value();
 
   Node globex = Commissioned(*other_factory_, *service_a_, Mode::kFips, "G-1");
   ExpectRefused(globex, backup, nullptr, absl::StatusCode::kFailedPrecondition,
@@ -198,10 +214,10 @@ TEST_F(BackupTest, RestoreRefusesAnotherManufacturerServiceOrMode) {
 }
 
 TEST_F(BackupTest, RestoreRefusesDamagedBackupsAndChangesNothing) {
-  Node source = Active(*acme_, *service_a_, Mode::kFips, "SRC-1");
-  Populate(*source.hsm);
+  Source src = MakeSource(Mode::kFips);
+  Node& source = src.node;
+  Bytes& backup = src.backup;
   Caller admin = Login(*source.hsm, "admin", "admin-password");
-  Bytes backup = MakeBackup(*source.hsm, &admin).value();
   Bytes other = MakeBackup(*source.hsm, &admin).value();
   Node target = Active(*acme_, *service_a_, Mode::kFips, "DST-1");
   Caller target_admin = Login(*target.hsm, "admin", "admin-password");
@@ -260,10 +276,10 @@ Bytes Join(const Bytes& b, const std::vector<std::pair<size_t, size_t>>& fs,
 }
 
 TEST_F(BackupTest, RestoreRefusesReorderedDroppedDuplicatedSplicedRecords) {
-  Node source = Active(*acme_, *service_a_, Mode::kFips, "SRC-1");
-  Populate(*source.hsm);
+  Source src = MakeSource(Mode::kFips);
+  Node& source = src.node;
+  Bytes& backup = src.backup;
   Caller admin = Login(*source.hsm, "admin", "admin-password");
-  Bytes backup = MakeBackup(*source.hsm, &admin).value();
   Bytes other = MakeBackup(*source.hsm, &admin).value();
   Node target = Commissioned(*acme_, *service_a_, Mode::kFips, "DST-1");
   auto frames = Frames(backup);
@@ -318,10 +334,7 @@ TEST_F(BackupTest, RestoreOntoActiveHsmReplacesEverythingAndEndsSessions) {
 }
 
 TEST_F(BackupTest, RestoreClearsTamperedState) {
-  Node source = Active(*acme_, *service_a_, Mode::kFips, "SRC-1");
-  Populate(*source.hsm);
-  Caller admin = Login(*source.hsm, "admin", "admin-password");
-  Bytes backup = MakeBackup(*source.hsm, &admin).value();
+  const Bytes backup = MakeSource(Mode::kFips).backup;
 
   Node target = Active(*acme_, *service_a_, Mode::kFips, "DST-1");
   target.hsm->TamperResponse("test: lid opened");
@@ -340,10 +353,7 @@ TEST_F(BackupTest, RestoreClearsTamperedState) {
 // restore (tamper marker cleared, TLS identity issued).
 TEST_F(BackupTest, CrashAfterStateCommitFinishesAtNextStart) {
   if (!fault::kFaultInjectionEnabled) GTEST_SKIP() << "no fault points";
-  Node source = Active(*acme_, *service_a_, Mode::kFips, "SRC-1");
-  Populate(*source.hsm);
-  Caller admin = Login(*source.hsm, "admin", "admin-password");
-  Bytes backup = MakeBackup(*source.hsm, &admin).value();
+  const Bytes backup = MakeSource(Mode::kFips).backup;
   Node target = Active(*acme_, *service_a_, Mode::kFips, "DST-1");
   target.hsm->TamperResponse("test");
 

@@ -36,30 +36,6 @@ uint64_t Seed() {
   return std::random_device()();
 }
 
-KeySet Keys(const DevHsm& hsm) {
-  ProcessResult r;
-  Json doc = hsm.CofferJson({"key", "list"}, "main", &r);
-  EXPECT_EQ(r.exit_code, 0) << r.Describe();
-  KeySet keys;
-  if (!doc.is_object() || !doc["keys"].is_array()) return keys;
-  for (const Json& k : doc["keys"]) {
-    keys.insert(absl::StrCat(k.value("handle", ""), " ", k.value("label", "")));
-  }
-  return keys;
-}
-
-std::string State(const DevHsm& hsm) {
-  ProcessResult info = hsm.Service({"hsm-info", "--output", "json"});
-  Json doc = Json::parse(info.stdout_data, nullptr, false);
-  return doc.is_object() ? doc.value("state", "") : "unreachable";
-}
-
-bool LogInCu(const DevHsm& hsm) {
-  ProcessResult login = hsm.Login(hsm.CuUser(), hsm.CuPassword());
-  EXPECT_EQ(login.exit_code, 0) << login.Describe();
-  return login.exit_code == 0;
-}
-
 ProcessResult Restore(const DevHsm& hsm, const std::string& file,
                       bool as_service) {
   if (as_service) {
@@ -139,7 +115,7 @@ class BackupCrashTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<DevHsm>> up = DevHsm::Up();
     ASSERT_TRUE(up.ok()) << up.status();
     hsm_ = *std::move(up);
-    ASSERT_TRUE(LogInCu(*hsm_));
+    ASSERT_TRUE(hsm_->LogInCu());
     for (const char* label : {"a", "b", "c"}) {
       ASSERT_EQ(hsm_->Coffer({"key", "generate-symmetric", "--label", label})
                     .exit_code,
@@ -151,7 +127,7 @@ class BackupCrashTest : public ::testing::Test {
     ProcessResult r =
         hsm_->Coffer({"hsm", "backup", "--out", backup_}, "", "admin");
     ASSERT_EQ(r.exit_code, 0) << r.Describe();
-    backup_keys_ = Keys(*hsm_);
+    backup_keys_ = hsm_->KeyList();
     Json doc = Json::parse(
         RunCoffer({"backup", "inspect", backup_, "--output", "json"})
             .stdout_data,
@@ -179,19 +155,19 @@ class BackupCrashTest : public ::testing::Test {
     absl::StatusOr<testing::BackgroundProcess> daemon =
         StartHsm(*hsm_, env, &port);
     ASSERT_TRUE(daemon.ok()) << daemon.status();
-    ASSERT_TRUE(LogInCu(*hsm_));
+    ASSERT_TRUE(hsm_->LogInCu());
     ASSERT_EQ(hsm_->Coffer({"key", "generate-symmetric", "--label",
                             absl::StrCat("extra-", ++extra_)})
                   .exit_code,
               0);
-    const KeySet old_keys = Keys(*hsm_);
+    const KeySet old_keys = hsm_->KeyList();
     ASSERT_NE(old_keys, new_keys);
     if (tamper) {
       daemon->Signal(SIGUSR1);
-      for (int i = 0; i < 100 && State(*hsm_) != "TAMPERED"; ++i) {
+      for (int i = 0; i < 100 && hsm_->StateName() != "TAMPERED"; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
-      ASSERT_EQ(State(*hsm_), "TAMPERED");
+      ASSERT_EQ(hsm_->StateName(), "TAMPERED");
     }
     std::future<ProcessResult> restore = std::async(
         std::launch::async, [&] { return Restore(*hsm_, file, tamper); });
@@ -208,14 +184,14 @@ class BackupCrashTest : public ::testing::Test {
     absl::StatusOr<testing::BackgroundProcess> again =
         StartHsm(*hsm_, {}, &port);
     ASSERT_TRUE(again.ok()) << again.status();
-    const std::string state = State(*hsm_);
+    const std::string state = hsm_->StateName();
     if (tamper && state == "TAMPERED") {  // did not commit: fine
       std::cout << "outcome: still TAMPERED\n";
       return;
     }
     ASSERT_EQ(state, "ACTIVE") << result.Describe();
-    ASSERT_TRUE(LogInCu(*hsm_));
-    const KeySet now = Keys(*hsm_);
+    ASSERT_TRUE(hsm_->LogInCu());
+    const KeySet now = hsm_->KeyList();
     EXPECT_TRUE(now == new_keys || (!tamper && now == old_keys))
         << "a mix of the old and the restored keys; restore said:\n"
         << result.Describe();
@@ -261,7 +237,7 @@ TEST_F(BackupCrashTest, ARestoreCutShortLeavesTheOldStateOrTheNew) {
   absl::StatusOr<testing::BackgroundProcess> daemon =
       StartHsm(*hsm_, {}, &port);
   ASSERT_TRUE(daemon.ok()) << daemon.status();
-  ASSERT_TRUE(LogInCu(*hsm_));
+  ASSERT_TRUE(hsm_->LogInCu());
   GenerateMany(*hsm_, port, 300);
   if (HasFatalFailure()) return;
   const std::string large = hsm_->File("large.backup");
@@ -269,7 +245,7 @@ TEST_F(BackupCrashTest, ARestoreCutShortLeavesTheOldStateOrTheNew) {
   ProcessResult made =
       hsm_->Coffer({"hsm", "backup", "--out", large}, "", "admin");
   ASSERT_EQ(made.exit_code, 0) << made.Describe();
-  const KeySet large_keys = Keys(*hsm_);
+  const KeySet large_keys = hsm_->KeyList();
   daemon->Kill();
   for (int i = 0; i < 2; ++i) {
     Crash("", false, large, large_keys,

@@ -28,30 +28,6 @@ namespace pb = ::coffer::hsm::v1;
 using ::testing::HasSubstr;
 using KeySet = std::set<std::string>;  // "handle label"
 
-// The CU's keys, as `coffer key list` shows them ("main" session).
-KeySet Keys(const DevHsm& hsm) {
-  ProcessResult r;
-  Json doc = hsm.CofferJson({"key", "list"}, "main", &r);
-  EXPECT_EQ(r.exit_code, 0) << r.Describe();
-  KeySet keys;
-  if (!doc.is_object() || !doc["keys"].is_array()) return keys;
-  for (const Json& k : doc["keys"]) {
-    keys.insert(absl::StrCat(k.value("handle", ""), " ", k.value("label", "")));
-  }
-  return keys;
-}
-
-std::string State(const DevHsm& hsm) {
-  ProcessResult info = hsm.Service({"hsm-info", "--output", "json"});
-  Json doc = Json::parse(info.stdout_data, nullptr, false);
-  return doc.is_object() ? doc.value("state", "") : info.Describe();
-}
-
-void LogInCu(const DevHsm& hsm) {
-  ProcessResult login = hsm.Login(hsm.CuUser(), hsm.CuPassword());
-  ASSERT_EQ(login.exit_code, 0) << login.Describe();
-}
-
 void GenerateAes(const DevHsm& hsm, const std::string& label) {
   ProcessResult r =
       hsm.Coffer({"key", "generate-symmetric", "--label", label}, "", "main");
@@ -73,22 +49,22 @@ ProcessResult RestoreAsAdmin(const DevHsm& hsm, const std::string& file) {
 }
 
 void WaitForState(const DevHsm& hsm, const std::string& want) {
-  for (int i = 0; i < 100 && State(hsm) != want; ++i) {
+  for (int i = 0; i < 100 && hsm.StateName() != want; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_EQ(State(hsm), want);
+  ASSERT_EQ(hsm.StateName(), want);
 }
 
 TEST(BackupTest, CliRoundTripRestoresTheEarlierKeys) {
   absl::StatusOr<std::unique_ptr<DevHsm>> up = DevHsm::Up();
   ASSERT_TRUE(up.ok()) << up.status();
   const DevHsm& hsm = **up;
-  LogInCu(hsm);
+  ASSERT_TRUE(hsm.LogInCu());
   ProcessResult ec = hsm.Coffer({"key", "generate-asymmetric", "--type",
                                  "ec-p256", "--label", "early-ec"});
   ASSERT_EQ(ec.exit_code, 0) << ec.Describe();
   GenerateAes(hsm, "early-aes");
-  const KeySet early = Keys(hsm);
+  const KeySet early = hsm.KeyList();
   ASSERT_EQ(early.size(), 3u);  // a pair and a secret key
 
   const std::string file = hsm.File("cluster.backup");
@@ -128,20 +104,20 @@ TEST(BackupTest, CliRoundTripRestoresTheEarlierKeys) {
   EXPECT_THAT(doc["created"].get<std::string>(), HasSubstr("Z"));
 
   GenerateAes(hsm, "late-aes");
-  const KeySet late = Keys(hsm);
+  const KeySet late = hsm.KeyList();
   ASSERT_EQ(late.size(), 4u);
   // Destructive: refused in a pipe without --force, nothing changed.
   ProcessResult unforced =
       hsm.Coffer({"hsm", "restore", "--in", file}, "", "admin");
   EXPECT_EQ(unforced.exit_code, 2) << unforced.Describe();
-  EXPECT_EQ(Keys(hsm), late);
+  EXPECT_EQ(hsm.KeyList(), late);
 
   ProcessResult restore = RestoreAsAdmin(hsm, file);
   ASSERT_EQ(restore.exit_code, 0) << restore.Describe();
   // Every session ended; the earlier keys are back and still sign.
   EXPECT_NE(hsm.Coffer({"key", "list"}).exit_code, 0);
-  LogInCu(hsm);
-  EXPECT_EQ(Keys(hsm), early);
+  ASSERT_TRUE(hsm.LogInCu());
+  EXPECT_EQ(hsm.KeyList(), early);
   WriteAll(hsm.File("data"), "signed after a restore");
   ProcessResult sign = hsm.Coffer({"crypto", "sign", "--label", "early-ec",
                                    "--mechanism", "ecdsa-sha256", "--in",
@@ -157,9 +133,9 @@ TEST(BackupTest, ATamperedHsmComesBackFromABackupWithoutASession) {
   absl::StatusOr<std::unique_ptr<DevHsm>> up = DevHsm::Up();
   ASSERT_TRUE(up.ok()) << up.status();
   const DevHsm& hsm = **up;
-  LogInCu(hsm);
+  ASSERT_TRUE(hsm.LogInCu());
   GenerateAes(hsm, "kept");
-  const KeySet before = Keys(hsm);
+  const KeySet before = hsm.KeyList();
   const std::string file = hsm.File("cluster.backup");
   Backup(hsm, file);
 
@@ -171,13 +147,13 @@ TEST(BackupTest, ATamperedHsmComesBackFromABackupWithoutASession) {
   ProcessResult restore =
       hsm.Service({"hsm", "restore", "--in", file, "--force"});
   ASSERT_EQ(restore.exit_code, 0) << restore.Describe();
-  EXPECT_EQ(State(hsm), "ACTIVE");
+  EXPECT_EQ(hsm.StateName(), "ACTIVE");
   // The HSM now presents a new cluster-issued certificate, which the
   // customer's trust anchors accept.
   ProcessResult info = hsm.Coffer({"hsm-info"});
   EXPECT_EQ(info.exit_code, 0) << info.Describe();
-  LogInCu(hsm);
-  EXPECT_EQ(Keys(hsm), before);
+  ASSERT_TRUE(hsm.LogInCu());
+  EXPECT_EQ(hsm.KeyList(), before);
 }
 
 net::TlsClientOptions ClientOptions(const DevHsm& hsm) {
@@ -205,13 +181,13 @@ TEST(BackupTest, DamagedBackupsAreRefusedAndNothingChanges) {
   absl::StatusOr<std::unique_ptr<DevHsm>> up = DevHsm::Up();
   ASSERT_TRUE(up.ok()) << up.status();
   const DevHsm& hsm = **up;
-  LogInCu(hsm);
+  ASSERT_TRUE(hsm.LogInCu());
   GenerateAes(hsm, "one");
   GenerateAes(hsm, "two");
   const std::string file = hsm.File("cluster.backup");
   Backup(hsm, file);
   GenerateAes(hsm, "three");
-  const KeySet before = Keys(hsm);
+  const KeySet before = hsm.KeyList();
 
   const std::string good = ReadAll(file);
   std::string flipped = good;
@@ -255,8 +231,8 @@ TEST(BackupTest, DamagedBackupsAreRefusedAndNothingChanges) {
   pb::Request info;
   info.mutable_get_info();
   EXPECT_TRUE(admin->Call(info).ok());
-  EXPECT_EQ(Keys(hsm), before);
-  EXPECT_EQ(State(hsm), "ACTIVE");
+  EXPECT_EQ(hsm.KeyList(), before);
+  EXPECT_EQ(hsm.StateName(), "ACTIVE");
 }
 
 }  // namespace

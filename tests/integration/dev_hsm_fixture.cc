@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "gtest/gtest.h"
 
 extern char** environ;
 
@@ -166,6 +167,30 @@ ProcessResult DevHsm::CreateCryptoUser(const std::string& name,
   return Coffer({"user", "create", "--name", name, "--role", "crypto-user",
                  "--password-stdin"},
                 password + "\n", "admin");
+}
+
+std::set<std::string> DevHsm::KeyList(const std::string& session) const {
+  ProcessResult r;
+  Json doc = CofferJson({"key", "list"}, session, &r);
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  std::set<std::string> keys;
+  if (!doc.is_object() || !doc["keys"].is_array()) return keys;
+  for (const Json& k : doc["keys"]) {
+    keys.insert(absl::StrCat(k.value("handle", ""), " ", k.value("label", "")));
+  }
+  return keys;
+}
+
+std::string DevHsm::StateName() const {
+  ProcessResult info = Service({"hsm-info", "--output", "json"});
+  Json doc = Json::parse(info.stdout_data, nullptr, false);
+  return doc.is_object() ? doc.value("state", "") : "unreachable";
+}
+
+bool DevHsm::LogInCu() const {
+  ProcessResult login = Login(CuUser(), CuPassword());
+  EXPECT_EQ(login.exit_code, 0) << login.Describe();
+  return login.exit_code == 0;
 }
 
 }  // namespace coffer::integration

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,17 @@ class DevHsm {
   // Admin login in session "admin", then `user create`.
   ProcessResult CreateCryptoUser(const std::string& name,
                                  const std::string& password) const;
+
+  // The CU's objects as `coffer key list` shows them in `session`, as
+  // "handle label" strings (empty if the listing failed, which is also
+  // reported as a test failure).
+  std::set<std::string> KeyList(const std::string& session = "main") const;
+  // The state `hsm-info` reports over the service's connection (which
+  // also works while TAMPERED), or "unreachable".
+  std::string StateName() const;
+  // Logs the dev CU in to session "main"; true on success (a failure is
+  // also reported as a test failure).
+  bool LogInCu() const;
 
   // For tests that restart the daemon themselves: the address all later
   // commands use (passed as --hsm).
