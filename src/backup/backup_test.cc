@@ -4,6 +4,8 @@
 
 #include "backup/backup_test_fixture.h"
 #include "base/fault.h"
+#include "crypto/asymmetric.h"
+#include "hsm/quorum.h"
 
 namespace coffer::backup {
 namespace {
@@ -331,6 +333,48 @@ TEST_F(BackupTest, RestoreOntoActiveHsmReplacesEverythingAndEndsSessions) {
   EXPECT_THAT(node.hsm->keys().GetAttributes(alice2, *later),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(node.hsm->keys().GetAttributes(alice2, p.aes), IsOk());
+}
+
+// One admin must not undo what M admins decided by restoring an older
+// backup: a restore onto an ACTIVE HSM takes the user-management quorum.
+TEST_F(BackupTest, RestoreOntoActiveHsmNeedsTheQuorum) {
+  Node node = Active(*acme_, *service_a_, Mode::kFips, "SRC-1");
+  hsm::Hsm& h = *node.hsm;
+  Caller admin = Login(h, "admin", "admin-password");
+  ASSERT_THAT(h.users().CreateUser(admin, "admin2", hsm::Role::kAdmin,
+                                   Secret("admin2-password")),
+              IsOk());
+  Caller admin2 = Login(h, "admin2", "admin2-password");
+  auto key1 = crypto::PrivateKey::Generate(crypto::KeyAlgorithm::kEcP256);
+  auto key2 = crypto::PrivateKey::Generate(crypto::KeyAlgorithm::kEcP256);
+  ASSERT_THAT(h.quorum().RegisterKey(admin, key1->public_key().ToDer().value()),
+              IsOk());
+  ASSERT_THAT(
+      h.quorum().RegisterKey(admin2, key2->public_key().ToDer().value()),
+      IsOk());
+  Bytes backup = MakeBackup(h, &admin).value();
+  ASSERT_THAT(
+      h.quorum().SetQuorum(admin, hsm::QuorumService::kUserManagement, 2),
+      IsOk());
+  EXPECT_THAT(
+      Restore(h, backup, &admin),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("quorum")));
+  auto token =
+      h.quorum().CreateToken(admin, hsm::QuorumService::kUserManagement);
+  ASSERT_THAT(token, IsOk());
+  const crypto::SignatureParams ecdsa{crypto::SignatureAlgorithm::kEcdsaDer,
+                                      crypto::HashAlg::kSha256};
+  ASSERT_THAT(h.quorum().Approve(token->id, "admin",
+                                 key1->Sign(ecdsa, token->challenge).value()),
+              IsOk());
+  ASSERT_THAT(h.quorum().Approve(token->id, "admin2",
+                                 key2->Sign(ecdsa, token->challenge).value()),
+              IsOk());
+  Caller with_token = admin;
+  with_token.quorum_token = token->id;
+  ASSERT_THAT(Restore(h, backup, &with_token), IsOk());
+  // The backup predates the quorum: M is 1 again, as the backup says.
+  EXPECT_EQ(h.quorum().Quorum(hsm::QuorumService::kUserManagement), 1u);
 }
 
 TEST_F(BackupTest, RestoreClearsTamperedState) {

@@ -136,12 +136,15 @@ absl::StatusOr<Connection> Connection::Open(const ConnectionConfig& config) {
   return Connection(*std::move(client));
 }
 
-absl::StatusOr<pb::Response> Connection::Call(pb::Request& request) {
+std::string Connection::QuorumToken() const {
   // An approved quorum token unlocks operations under quorum control. It
   // is not a secret: it serves only its requester, once, for 10 minutes.
   const char* from_env = std::getenv("COFFER_QUORUM_TOKEN");
-  const std::string quorum_token =
-      !quorum_token_.empty() ? quorum_token_ : (from_env ? from_env : "");
+  return !quorum_token_.empty() ? quorum_token_ : (from_env ? from_env : "");
+}
+
+absl::StatusOr<pb::Response> Connection::Call(pb::Request& request) {
+  const std::string quorum_token = QuorumToken();
   if (!quorum_token.empty() && request.quorum_token().empty()) {
     request.set_quorum_token(quorum_token);
   }
@@ -159,7 +162,8 @@ absl::StatusOr<pb::BackupSummary> Connection::CreateBackup(
 
 absl::StatusOr<pb::BackupSummary> Connection::RestoreBackup(
     const client::HsmClient::ChunkSource& next) {
-  absl::StatusOr<pb::BackupSummary> summary = client_.RestoreBackup(next);
+  absl::StatusOr<pb::BackupSummary> summary =
+      client_.RestoreBackup(next, QuorumToken());
   if (summary.ok()) return summary;
   return WithTransportExitCode(summary.status());
 }

@@ -54,6 +54,8 @@ class Connection {
   void set_quorum_token(std::string token) { quorum_token_ = std::move(token); }
 
  private:
+  // --quorum-token, else $COFFER_QUORUM_TOKEN, else empty.
+  std::string QuorumToken() const;
   explicit Connection(client::HsmClient client) : client_(std::move(client)) {}
   client::HsmClient client_;
   std::string quorum_token_;

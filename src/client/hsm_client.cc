@@ -135,11 +135,13 @@ absl::StatusOr<pb::BackupSummary> HsmClient::CreateBackup(
 }
 
 absl::StatusOr<pb::BackupSummary> HsmClient::RestoreBackup(
-    const ChunkSource& next) {
+    const ChunkSource& next, const std::string& quorum_token) {
   // The HSM's backup chunk size; frames stay far below the 1 MiB limit.
   constexpr size_t kChunkSize = size_t{256} << 10;
   pb::Request request;
   request.mutable_restore_backup();
+  // Restores onto an ACTIVE HSM are under quorum control (hsm.h).
+  request.set_quorum_token(quorum_token);
   COFFER_ASSIGN_OR_RETURN(uint64_t id, SendRequest(request));
   pb::Request chunk;
   for (;;) {

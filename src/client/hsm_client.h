@@ -55,7 +55,8 @@ class HsmClient {
   // aborts the restore on the HSM without changes. A restore ends every
   // session, this client's included.
   using ChunkSource = std::function<absl::StatusOr<Bytes>()>;
-  absl::StatusOr<pb::BackupSummary> RestoreBackup(const ChunkSource& next);
+  absl::StatusOr<pb::BackupSummary> RestoreBackup(
+      const ChunkSource& next, const std::string& quorum_token = "");
 
   void set_session(std::string session) { session_ = std::move(session); }
   const std::string& session() const { return session_; }

@@ -134,7 +134,9 @@ class Hsm {
   // authenticates the creation time), a creation time in the future,
   // another service (AKBK), another mode, another cluster (once this HSM
   // has a cluster certificate), not commissioned. PermissionDenied: in
-  // ACTIVE the caller must be an admin. DataLoss: the EBK does not unwrap.
+  // ACTIVE the caller must be an admin with a quorum token for user
+  // management (or for quorum changes, if that M is larger), since a
+  // restore replaces both. DataLoss: the EBK does not unwrap.
   absl::StatusOr<std::unique_ptr<RestoreSession>> BeginRestore(
       const BackupOrigin& origin, int64_t created_at, ByteView wrapped_ebk,
       const Caller* caller);

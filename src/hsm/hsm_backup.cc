@@ -363,12 +363,22 @@ absl::StatusOr<std::unique_ptr<BackupSnapshot>> Hsm::OpenBackupSnapshot(
 absl::StatusOr<std::unique_ptr<RestoreSession>> Hsm::BeginRestore(
     const BackupOrigin& origin, int64_t created_at, ByteView wrapped_ebk,
     const Caller* caller) {
-  std::shared_lock lock(core_->mu);
-  if (core_->state == HsmState::kActive &&
-      (caller == nullptr || caller->role != Role::kAdmin)) {
-    return absl::PermissionDeniedError(
-        "restoring a backup onto an ACTIVE HSM needs an admin's session");
+  if (Info().state == HsmState::kActive) {
+    if (caller == nullptr || caller->role != Role::kAdmin) {
+      return absl::PermissionDeniedError(
+          "restoring a backup onto an ACTIVE HSM needs an admin's session");
+    }
+    // A restore replaces every user and every quorum setting, so it takes
+    // the stronger of the two quorums that guard those; otherwise one
+    // admin could undo what M admins decided by restoring an older backup.
+    const bool changes_stronger =
+        quorum_->Quorum(QuorumService::kQuorumChanges) >
+        quorum_->Quorum(QuorumService::kUserManagement);
+    COFFER_RETURN_IF_ERROR(quorum_->Require(
+        *caller, changes_stronger ? QuorumService::kQuorumChanges
+                                  : QuorumService::kUserManagement));
   }
+  std::shared_lock lock(core_->mu);
   COFFER_RETURN_IF_ERROR(CheckRestoreTarget(*core_, origin));
   COFFER_RETURN_IF_ERROR(CheckDeviceCertificate(*core_, origin, created_at));
   COFFER_ASSIGN_OR_RETURN(crypto::AesKeyWrap wrap, PbkWrapper(*core_));

@@ -37,6 +37,8 @@ absl::StatusOr<std::optional<hsm::Caller>> OptionalCaller(Call& c) {
   if (c.request.session().empty()) return std::optional<hsm::Caller>();
   COFFER_ASSIGN_OR_RETURN(hsm::Caller caller,
                           c.hsm.Authenticate(c.request.session()));
+  // A restore onto an ACTIVE HSM is under quorum control (hsm.h).
+  caller.quorum_token = c.request.quorum_token();
   return std::optional<hsm::Caller>(std::move(caller));
 }
 
