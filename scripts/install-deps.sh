@@ -10,6 +10,8 @@ PACKAGES=(
   # libraries
   libssl-dev openssl libabsl-dev nlohmann-json3-dev libsqlite3-dev
   protobuf-compiler libprotobuf-dev libcli11-dev
+  # gRPC for the manager's control-plane API (proto/CMakeLists.txt)
+  libgrpc++-dev protobuf-compiler-grpc
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # NIST CAVP vectors (key wrap, SP 800-108) for the known-answer tests

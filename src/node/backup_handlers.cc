@@ -6,9 +6,9 @@
 #include <string>
 
 #include "backup/backup.h"
+#include "base/log.h"
 #include "base/status.h"
 #include "node/internal/handlers.h"
-#include "node/log.h"
 
 namespace coffer::node::internal {
 namespace {

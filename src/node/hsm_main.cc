@@ -19,13 +19,13 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/log.h"
 #include "base/status.h"
 #include "crypto/crypto.h"
 #include "hsm/hsm.h"
 #include "net/tls_server.h"
 #include "node/data_dir.h"
 #include "node/dispatcher.h"
-#include "node/log.h"
 
 namespace coffer::node {
 namespace {
@@ -193,7 +193,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   absl::Status status = coffer::node::Run(flags);
   if (!status.ok()) {
-    coffer::node::Log("coffer-hsm: %s", status.ToString().c_str());
+    coffer::Log("coffer-hsm: %s", status.ToString().c_str());
     return 1;
   }
   return 0;

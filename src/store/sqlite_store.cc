@@ -16,23 +16,23 @@
 #include "base/fault.h"
 #include "base/status.h"
 #include "crypto/secret_bytes.h"
+#include "sqlite/sqlite_db.h"
 #include "store/internal/record_seal.h"
-#include "store/internal/sqlite_db.h"
 #include "store/internal/sqlite_open.h"
 #include "store/sealed_store.h"
 
 namespace coffer::store {
 namespace {
 
-using internal::Connection;
 using internal::DescribeRecord;
 using internal::Manifest;
 using internal::RecordRef;
 using internal::RecordSealer;
-using internal::ResetOnExit;
 using internal::SetDigest;
-using internal::Statement;
 using internal::XorInto;
+using sqlite::Connection;
+using sqlite::ResetOnExit;
+using sqlite::Statement;
 
 constexpr uint64_t kMaxCounter = std::numeric_limits<int64_t>::max();
 
@@ -42,10 +42,10 @@ struct Statements {
       count_all;
 };
 
-absl::StatusOr<Statements> PrepareStatements(sqlite3* db) {
+absl::StatusOr<Statements> PrepareStatements(const Connection& conn) {
   Statements s;
-  auto prep = [db](Statement& out, std::string_view sql) -> absl::Status {
-    COFFER_ASSIGN_OR_RETURN(out, Statement::Prepare(db, sql));
+  auto prep = [&conn](Statement& out, std::string_view sql) -> absl::Status {
+    COFFER_ASSIGN_OR_RETURN(out, Statement::Prepare(conn, sql));
     return absl::OkStatus();
   };
   COFFER_RETURN_IF_ERROR(prep(s.begin, "BEGIN IMMEDIATE"));
@@ -411,7 +411,7 @@ absl::StatusOr<std::unique_ptr<SealedStore>> OpenSqliteSealedStore(
   storage_key = crypto::SecretBytes();  // only the derived keys are kept
   COFFER_ASSIGN_OR_RETURN(internal::OpenedDb db,
                           internal::OpenStoreDb(path, sealer, options));
-  COFFER_ASSIGN_OR_RETURN(Statements stmts, PrepareStatements(db.conn.get()));
+  COFFER_ASSIGN_OR_RETURN(Statements stmts, PrepareStatements(db.conn));
   return std::make_unique<SqliteSealedStore>(path, std::move(db.conn),
                                              std::move(stmts),
                                              std::move(sealer), db.manifest);

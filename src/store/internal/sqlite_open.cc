@@ -1,19 +1,15 @@
 #include "store/internal/sqlite_open.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <filesystem>
-#include <string_view>
-#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 
 namespace coffer::store::internal {
+
+using sqlite::Connection;
+using sqlite::Statement;
+
 namespace {
 
 constexpr char kSchemaSql[] = R"sql(
@@ -32,95 +28,22 @@ CREATE TABLE records(
   PRIMARY KEY (kind, id)) WITHOUT ROWID;
 )sql";
 
-absl::Status ErrnoError(int err, std::string_view what,
-                        const std::string& path) {
-  std::string msg = absl::StrCat(std::string(what), " ", path, ": ",
-                                 std::generic_category().message(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(msg);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(msg);
-    case ELOOP:
-      return absl::FailedPreconditionError(
-          absl::StrCat(msg, " (the store path must not be a symlink)"));
-    default:
-      return absl::InternalError(msg);
-  }
-}
-
-// Opens `path` without following a symlink and makes its mode 0600. Absent
-// files are skipped unless `create`, which also syncs the new directory entry.
-absl::Status RestrictFile(const std::string& path, bool create) {
-  const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW;
-  bool created = false;
-  int fd = open(path.c_str(), flags);
-  if (fd < 0 && errno == ENOENT && create) {
-    fd = open(path.c_str(), flags | O_CREAT | O_EXCL, 0600);
-    created = fd >= 0;
-  }
-  if (fd < 0) {
-    if (errno == ENOENT && !create) return absl::OkStatus();
-    return ErrnoError(errno, "opening", path);
-  }
-  struct stat st {};
-  absl::Status status;
-  if (fstat(fd, &st) != 0) {
-    status = ErrnoError(errno, "inspecting", path);
-  } else if (!S_ISREG(st.st_mode)) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat(path, " is not a regular file"));
-  } else if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600) != 0) {
-    status = ErrnoError(errno, "restricting to mode 0600", path);
-  } else if (created && fsync(fd) != 0) {
-    status = ErrnoError(errno, "syncing", path);
-  }
-  close(fd);
-  if (!status.ok() || !created) return status;
-  const std::filesystem::path parent =
-      std::filesystem::path(path).parent_path();
-  const std::string dir = parent.empty() ? std::string(".") : parent.string();
-  int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return ErrnoError(errno, "opening directory", dir);
-  if (fsync(dir_fd) != 0) status = ErrnoError(errno, "syncing directory", dir);
-  close(dir_fd);
-  return status;
-}
-
 absl::Status PrepareFiles(const std::string& path, bool create_if_missing) {
-  if (access(path.c_str(), F_OK) != 0 && errno == ENOENT &&
-      !create_if_missing) {
+  absl::Status status = sqlite::PrepareDbFile(path, create_if_missing);
+  if (absl::IsNotFound(status) && !create_if_missing) {
     return absl::NotFoundError(
         absl::StrCat("no store at ", path, " and create_if_missing is off"));
   }
-  COFFER_RETURN_IF_ERROR(RestrictFile(path, create_if_missing));
-  // Leftovers of an earlier run; SQLite gives new ones the database's mode.
-  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
-    COFFER_RETURN_IF_ERROR(
-        RestrictFile(absl::StrCat(path, suffix), /*create=*/false));
-  }
-  return absl::OkStatus();
+  return status;
 }
 
 absl::Status Configure(Connection& conn, const SqliteStoreOptions& options) {
-  sqlite3* db = conn.get();
-  // A file modified by an attacker may carry triggers or views; never let
-  // its schema call functions, and refuse SQL that could corrupt the file.
-  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1,
-                    static_cast<int*>(nullptr));
-  sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
-                    static_cast<int*>(nullptr));
-  sqlite3_busy_timeout(db, options.busy_timeout_ms);
+  conn.DistrustSchema();
+  sqlite3_busy_timeout(conn.get(), options.busy_timeout_ms);
   // EXCLUSIVE before WAL: the WAL index then lives in heap memory (no -shm)
   // and the file stays locked until the connection closes.
   COFFER_RETURN_IF_ERROR(conn.Exec("PRAGMA locking_mode = EXCLUSIVE"));
-  COFFER_ASSIGN_OR_RETURN(std::string mode,
-                          conn.QueryText("PRAGMA journal_mode = WAL"));
-  if (mode != "wal") {
-    return absl::InternalError(
-        absl::StrCat("SQLite refused WAL journal mode (got ", mode, ")"));
-  }
+  COFFER_RETURN_IF_ERROR(conn.EnableWal());
   COFFER_RETURN_IF_ERROR(conn.Exec(options.sync == SyncMode::kFull
                                        ? "PRAGMA synchronous = FULL"
                                        : "PRAGMA synchronous = NORMAL"));
@@ -139,7 +62,7 @@ absl::Status CreateSchema(Connection& conn, const RecordSealer& sealer) {
                              kSchemaVersion, ")")));
   COFFER_ASSIGN_OR_RETURN(Bytes sealed, sealer.SealManifest(Manifest{}));
   COFFER_ASSIGN_OR_RETURN(Statement put,
-                          Statement::Prepare(conn.get(), kPutManifestSql));
+                          Statement::Prepare(conn, kPutManifestSql));
   COFFER_RETURN_IF_ERROR(put.BindBlob(1, sealed));
   return put.Run();
 }
@@ -162,8 +85,8 @@ absl::StatusOr<Manifest> ReadManifest(Connection& conn,
                      "; this build reads version ", kSchemaVersion,
                      ". Use a Coffer release that supports it"));
   }
-  absl::StatusOr<Statement> select = Statement::Prepare(
-      conn.get(), "SELECT sealed FROM manifest WHERE id = 1");
+  absl::StatusOr<Statement> select =
+      Statement::Prepare(conn, "SELECT sealed FROM manifest WHERE id = 1");
   absl::StatusOr<bool> row =
       select.ok() ? select->Step() : absl::StatusOr<bool>(select.status());
   if (!version.ok() || !row.ok() || !*row) {
@@ -204,7 +127,11 @@ absl::StatusOr<OpenedDb> OpenStoreDb(const std::string& path,
                                      const RecordSealer& sealer,
                                      const SqliteStoreOptions& options) {
   COFFER_RETURN_IF_ERROR(PrepareFiles(path, options.create_if_missing));
-  COFFER_ASSIGN_OR_RETURN(Connection conn, Connection::Open(path));
+  // A held lock means another HSM owns the file: retrying will not help.
+  COFFER_ASSIGN_OR_RETURN(
+      Connection conn,
+      Connection::Open(path, sqlite::BusyMapping{
+                                 absl::StatusCode::kFailedPrecondition, ""}));
   absl::StatusOr<Manifest> manifest =
       ConfigureAndLoad(conn, sealer, options, path);
   if (!manifest.ok()) {

@@ -9,8 +9,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "sqlite/sqlite_db.h"
 #include "store/internal/record_seal.h"
-#include "store/internal/sqlite_db.h"
 #include "store/sealed_store.h"
 
 namespace coffer::store::internal {
@@ -22,7 +22,7 @@ inline constexpr const char* kPutManifestSql =
     "ON CONFLICT(id) DO UPDATE SET sealed = excluded.sealed";
 
 struct OpenedDb {
-  Connection conn;
+  sqlite::Connection conn;
   Manifest manifest;  // authenticated
 };
 
@@ -33,7 +33,7 @@ absl::StatusOr<OpenedDb> OpenStoreDb(const std::string& path,
 
 // PRAGMA quick_check: DataLoss naming the first problem if the b-trees are
 // damaged.
-absl::Status QuickCheck(Connection& conn, const std::string& path);
+absl::Status QuickCheck(sqlite::Connection& conn, const std::string& path);
 
 }  // namespace coffer::store::internal
 

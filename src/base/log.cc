@@ -1,10 +1,10 @@
-#include "node/log.h"
+#include "base/log.h"
 
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
 
-namespace coffer::node {
+namespace coffer {
 
 void Log(const char* format, ...) {
   char stamp[32];
@@ -20,4 +20,4 @@ void Log(const char* format, ...) {
   std::fprintf(stderr, "%s %s\n", stamp, line);
 }
 
-}  // namespace coffer::node
+}  // namespace coffer
