@@ -17,22 +17,12 @@
 #include "base/status.h"
 #include "cli/commands.h"
 #include "cli/io.h"
+#include "cli/output.h"
 
 namespace coffer::cli {
 namespace {
 
 constexpr size_t kReadChunk = size_t{256} << 10;
-
-std::string IsoUtc(int64_t unix_seconds) {
-  const time_t t = static_cast<time_t>(unix_seconds);
-  tm parts{};
-  char text[32] = "";
-  if (gmtime_r(&t, &parts) == nullptr ||
-      strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts) == 0) {
-    return absl::StrCat(unix_seconds);
-  }
-  return text;
-}
 
 // Reads `path` in chunks; the last call returns an empty chunk.
 class FileChunks {

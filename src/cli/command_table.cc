@@ -18,6 +18,7 @@ namespace {
 
 constexpr char kExitPayload[] = "type.coffer.dev/cli.exit_code";
 constexpr Flag::Kind kSwitch = Flag::kSwitch;
+constexpr Flag::Kind kList = Flag::kList;
 
 std::vector<Flag> Join(std::initializer_list<std::vector<Flag>> parts) {
   std::vector<Flag> all;
@@ -75,6 +76,12 @@ std::vector<Command> BuildTable() {
   const std::vector<std::string> sign = MechanismNames(MechanismUse::kSign);
   const std::vector<std::string> enc = MechanismNames(MechanismUse::kEncrypt);
   const std::vector<std::string> wrap = MechanismNames(MechanismUse::kWrap);
+  const std::vector<std::string> cluster_states = {
+      "CREATE_IN_PROGRESS", "UNINITIALIZED", "INITIALIZE_IN_PROGRESS",
+      "INITIALIZED", "ACTIVE", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS",
+      "DELETED", "DEGRADED"};
+  const std::vector<std::string> backup_states = {
+      "CREATE_IN_PROGRESS", "READY", "PENDING_DELETION", "DELETED"};
   const std::vector<std::string> quorum_services = {
       "user-management", "quorum-changes", "key-use"};
   return {
@@ -164,7 +171,9 @@ std::vector<Command> BuildTable() {
      "any service client while COMMISSIONED or TAMPERED)",
      {Required("--in", "backup file"), {"--force", "do not ask", kSwitch}},
      HsmRestore},
-    {"backup", "", "backup files: check them without an HSM or a secret",
+    {"backup", "",
+     "backup files (verify, inspect: no HSM, no secret) and the backups "
+     "the manager keeps (list, delete, restore, modify)",
      {}, nullptr},
     {"backup", "verify",
      "check a backup's structure and signature (exit 1 if invalid)",
@@ -175,6 +184,63 @@ std::vector<Command> BuildTable() {
     {"backup", "inspect", "show a backup's metadata (and check it)",
      {Required("FILE", "the backup file")},
      BackupInspect},
+    {"backup", "list", "the manager's backups (every page)",
+     {{"--cluster", "only backups of this cluster"},
+      {"--state", "only backups in these states", kList, false,
+       backup_states},
+      {"--never-expires", "only backups kept past the retention period",
+       kSwitch},
+      Choice("--sort", "by creation time", {"asc", "desc"}, "asc")},
+     BackupList},
+    {"backup", "delete",
+     "delete a backup (PENDING_DELETION: `backup restore` cancels it)",
+     {Required("ID", "backup id")},
+     BackupDelete},
+    {"backup", "restore", "cancel a backup's pending deletion",
+     {Required("ID", "backup id")},
+     BackupRestore},
+    {"backup", "modify", "keep a backup past its cluster's retention, or not",
+     {Required("ID", "backup id"),
+      Choice("--never-expires", "true or false", {"true", "false"})},
+     BackupModify},
+
+    // The control plane (coffer-manager, --manager).
+    {"cluster", "", "clusters, through the manager (--manager)", {}, nullptr},
+    {"cluster", "create", "create a cluster (UNINITIALIZED, no HSMs yet)",
+     {Required("--region", "region, [a-z0-9-]{1,32}"),
+      {"--mode", "fips or non-fips; never changes (default: the source "
+                 "backup's)", Flag::kValue, false, modes},
+      {"--retention-days", "days backups are kept, 7-379 (default 90)"},
+      {"--source-backup", "a READY backup in the same region to start from"},
+      {"--tag", "KEY=VALUE tags", kList}},
+     ClusterCreate},
+    {"cluster", "list", "clusters (every page), oldest first",
+     {{"--state", "only clusters in these states", kList, false,
+       cluster_states}},
+     ClusterList},
+    {"cluster", "describe", "one cluster with its HSMs, certificates, tags",
+     {Required("ID", "cluster id")},
+     ClusterDescribe},
+    {"cluster", "modify", "change a cluster's backup retention",
+     {Required("ID", "cluster id"),
+      Required("--retention-days", "7-379")},
+     ClusterModify},
+    {"cluster", "delete", "delete a cluster without HSMs (DESTRUCTIVE)",
+     {Required("ID", "cluster id"), {"--force", "do not ask", kSwitch}},
+     ClusterDelete},
+    {"tag", "", "tags of clusters and backups, through the manager",
+     {}, nullptr},
+    {"tag", "add", "add tags, or replace the values of existing keys",
+     {Required("RESOURCE", "a cluster or backup id"),
+      {"TAGS", "KEY=VALUE ...", kList, true}},
+     TagAdd},
+    {"tag", "remove", "remove tags by key (absent keys are ignored)",
+     {Required("RESOURCE", "a cluster or backup id"),
+      {"KEYS", "KEY ...", kList, true}},
+     TagRemove},
+    {"tag", "list", "a resource's tags, sorted by key",
+     {Required("RESOURCE", "a cluster or backup id")},
+     TagList},
 
     // Sessions and users.
     {"login", "", "log in; the session is kept in the session file",

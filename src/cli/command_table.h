@@ -35,7 +35,9 @@ ExitCode ExitCodeOf(const absl::Status& status);
 
 // One flag of a command. Secrets are never flags (secrets.h).
 struct Flag {
-  enum Kind { kValue, kSwitch };
+  // kList: one or more values (`--tag a=b c=d`, or the flag repeated); a
+  // positional list takes the rest of the words.
+  enum Kind { kValue, kSwitch, kList };
   std::string name;  // "--label"; a name without dashes is positional
   std::string help;
   Kind kind = kValue;
@@ -47,7 +49,9 @@ struct Flag {
 // The parsed flags of the chosen command.
 class Args {
  public:
-  bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  bool Has(const std::string& name) const {
+    return values_.count(name) > 0 || lists_.count(name) > 0;
+  }
   // The value, its default, or "".
   std::string Get(const std::string& name) const;
   bool Switch(const std::string& name) const { return Has(name); }
@@ -59,9 +63,18 @@ class Args {
   void SetDefault(const std::string& name, std::string value) {
     defaults_[name] = std::move(value);
   }
+  // The values of a kList flag, in order; empty if not given.
+  std::vector<std::string> GetList(const std::string& name) const {
+    auto it = lists_.find(name);
+    return it != lists_.end() ? it->second : std::vector<std::string>{};
+  }
+  void SetList(const std::string& name, std::vector<std::string> values) {
+    lists_[name] = std::move(values);
+  }
 
  private:
   std::map<std::string, std::string> values_, defaults_;
+  std::map<std::string, std::vector<std::string>> lists_;
 };
 
 // What a handler gets.

@@ -36,6 +36,20 @@ absl::Status BackupInspect(Context& ctx);
 absl::Status HsmBackup(Context& ctx);
 absl::Status HsmRestore(Context& ctx);
 
+// manager_commands.cc: the control plane (coffer-manager over gRPC).
+absl::Status ClusterCreate(Context& ctx);
+absl::Status ClusterList(Context& ctx);
+absl::Status ClusterDescribe(Context& ctx);
+absl::Status ClusterModify(Context& ctx);
+absl::Status ClusterDelete(Context& ctx);
+absl::Status BackupList(Context& ctx);
+absl::Status BackupDelete(Context& ctx);
+absl::Status BackupRestore(Context& ctx);
+absl::Status BackupModify(Context& ctx);
+absl::Status TagAdd(Context& ctx);
+absl::Status TagRemove(Context& ctx);
+absl::Status TagList(Context& ctx);
+
 // user_commands.cc
 absl::Status UserCreate(Context& ctx);
 absl::Status UserDelete(Context& ctx);

@@ -58,7 +58,8 @@ absl::Status LoadConfigFile(const std::string& path, ConnectionConfig& out) {
        {Field{"hsm", &out.hsm, false}, Field{"ca", &out.ca, true},
         Field{"cert", &out.cert, true}, Field{"key", &out.key, true},
         Field{"server_name", &out.server_name, false},
-        Field{"session_file", &out.session_file, true}}) {
+        Field{"session_file", &out.session_file, true},
+        Field{"manager", &out.manager, false}}) {
     if (!doc.contains(f.name)) continue;
     if (!doc[f.name].is_string()) {
       return UsageError(
@@ -78,7 +79,12 @@ std::string DefaultSessionFile() {
   return Env("HOME") + "/.coffer/session";
 }
 
-absl::StatusOr<ConnectionConfig> ResolveConfig(const ConnectionFlags& flags) {
+namespace {
+
+// Config file, then flags; `endpoint` ("--hsm" or "--manager") is the
+// address the command needs besides the TLS files.
+absl::StatusOr<ConnectionConfig> Resolve(const ConnectionFlags& flags,
+                                         const char* endpoint) {
   ConnectionConfig config;
   const std::string file =
       !flags.config.empty() ? flags.config : Env("COFFER_CONFIG");
@@ -92,9 +98,12 @@ absl::StatusOr<ConnectionConfig> ResolveConfig(const ConnectionFlags& flags) {
   take(flags.key, config.key);
   take(flags.server_name, config.server_name);
   take(flags.session_file, config.session_file);
+  take(flags.manager, config.manager);
   if (config.session_file.empty()) config.session_file = DefaultSessionFile();
+  std::string* address =
+      std::string(endpoint) == "--manager" ? &config.manager : &config.hsm;
   for (auto [name, value] :
-       {std::pair{"--hsm", &config.hsm}, std::pair{"--ca", &config.ca},
+       {std::pair{endpoint, address}, std::pair{"--ca", &config.ca},
         std::pair{"--cert", &config.cert}, std::pair{"--key", &config.key}}) {
     if (value->empty()) {
       return UsageError(
@@ -104,6 +113,17 @@ absl::StatusOr<ConnectionConfig> ResolveConfig(const ConnectionFlags& flags) {
     }
   }
   return config;
+}
+
+}  // namespace
+
+absl::StatusOr<ConnectionConfig> ResolveConfig(const ConnectionFlags& flags) {
+  return Resolve(flags, "--hsm");
+}
+
+absl::StatusOr<ConnectionConfig> ResolveManagerConfig(
+    const ConnectionFlags& flags) {
+  return Resolve(flags, "--manager");
 }
 
 absl::StatusOr<Connection> Connection::Open(const ConnectionConfig& config) {

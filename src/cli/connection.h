@@ -1,7 +1,10 @@
 // How `coffer` reaches an HSM: flags (--hsm, --ca, --cert, --key, ...)
 // over a JSON config file (--config FILE or $COFFER_CONFIG):
 //   {"hsm": "127.0.0.1:2300", "ca": "trust.pem", "cert": "client.pem",
-//    "key": "client.key", "server_name": "", "session_file": "session"}
+//    "key": "client.key", "server_name": "", "session_file": "session",
+//    "manager": "127.0.0.1:2400"}
+// `manager` is the coffer-manager's gRPC address (manager_connection.h);
+// it shares the CA and client certificate with the HSM's.
 // Relative paths are resolved against the config file's directory. The
 // session token from `coffer login` is kept in the session file (mode
 // 0600): $XDG_RUNTIME_DIR/coffer/session, else ~/.coffer/session, unless
@@ -21,18 +24,22 @@ namespace pb = ::coffer::hsm::v1;
 
 // Any field may be empty.
 struct ConnectionFlags {
-  std::string config, hsm, ca, cert, key, server_name, session_file;
+  std::string config, hsm, ca, cert, key, server_name, session_file, manager;
   std::string quorum_token;  // else $COFFER_QUORUM_TOKEN
 };
 
 // Resolved: paths absolute or relative to the working directory.
 struct ConnectionConfig {
-  std::string hsm, ca, cert, key, server_name, session_file;
+  std::string hsm, ca, cert, key, server_name, session_file, manager;
 };
 
 // Flags win over the config file. UsageError for an unreadable config or
 // a missing hsm/ca/cert/key.
 absl::StatusOr<ConnectionConfig> ResolveConfig(const ConnectionFlags& flags);
+// The same for commands that talk to the manager: manager/ca/cert/key are
+// required, hsm is not.
+absl::StatusOr<ConnectionConfig> ResolveManagerConfig(
+    const ConnectionFlags& flags);
 std::string DefaultSessionFile();
 
 class Connection {

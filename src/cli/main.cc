@@ -16,7 +16,8 @@ namespace {
 constexpr char kFooter[] =
     "Exit codes: 0 ok; 1 the HSM refused (its message is printed); 2 usage "
     "(bad arguments, unreadable input); 3 cannot reach or authenticate the "
-    "HSM.\nSecrets are never taken from argv: use a prompt, --*-file or "
+    "HSM or the manager.\nSecrets are never taken from argv: use a prompt, "
+    "--*-file or "
     "--*-stdin. See docs/cli.md.";
 
 struct GlobalOptions {
@@ -30,6 +31,9 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& g) {
   app.add_option("--config", g.connection.config,
                  "connection config file (default: $COFFER_CONFIG)");
   app.add_option("--hsm", g.connection.hsm, "the HSM's HOST:PORT");
+  app.add_option("--manager", g.connection.manager,
+                 "the coffer-manager's HOST:PORT (cluster, backup list/"
+                 "delete/restore/modify, tag)");
   app.add_option("--ca", g.connection.ca,
                  "PEM file of CAs the HSM's certificate must chain to");
   app.add_option("--cert", g.connection.cert, "client certificate PEM file");
@@ -74,7 +78,11 @@ std::vector<Bound> BuildApp(CLI::App& app) {
       CLI::Option* opt = f.kind == Flag::kSwitch
                              ? target->add_flag(f.name, f.help)
                              : target->add_option(f.name, f.help);
-      if (f.kind == Flag::kValue) opt->type_name("TEXT");
+      if (f.kind != Flag::kSwitch) opt->type_name("TEXT");
+      if (f.kind == Flag::kList) {
+        opt->expected(CLI::detail::expected_max_vector_size)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      }
       if (f.required) opt->required();
       if (!f.choices.empty()) opt->check(CLI::IsMember(f.choices));
       if (f.default_value != nullptr) opt->default_str(f.default_value);
@@ -92,6 +100,10 @@ Args CollectArgs(const Bound& b) {
       args.SetDefault(flag->name, flag->default_value);
     }
     if (opt->count() == 0) continue;
+    if (flag->kind == Flag::kList) {
+      args.SetList(flag->name, opt->results());
+      continue;
+    }
     args.Set(flag->name,
              flag->kind == Flag::kSwitch ? "true" : opt->as<std::string>());
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -142,6 +143,18 @@ void Output::Error(const absl::Status& status, int exit_code) {
     err_ << "coffer: " << code << ": " << status.message() << "\n";
   }
   err_.flush();
+}
+
+std::string IsoUtc(int64_t unix_seconds) {
+  if (unix_seconds == 0) return "";
+  const time_t t = static_cast<time_t>(unix_seconds);
+  tm parts{};
+  char text[32] = "";
+  if (gmtime_r(&t, &parts) == nullptr ||
+      strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &parts) == 0) {
+    return std::to_string(unix_seconds);
+  }
+  return text;
 }
 
 }  // namespace coffer::cli

@@ -5,6 +5,7 @@
 #ifndef COFFER_CLI_OUTPUT_H_
 #define COFFER_CLI_OUTPUT_H_
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -47,6 +48,10 @@ class Output {
 // A plain-text table: columns padded to their widest cell.
 std::string RenderTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<std::string>>& rows);
+
+// Unix seconds as UTC ISO-8601 ("2026-01-01T00:00:00Z"); 0 is the APIs'
+// "not set" and prints as "".
+std::string IsoUtc(int64_t unix_seconds);
 
 }  // namespace coffer::cli
 
