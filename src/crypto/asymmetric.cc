@@ -228,15 +228,8 @@ absl::Status PublicKey::Verify(const SignatureParams& params, ByteView message,
                                ByteView signature) const {
   COFFER_RETURN_IF_ERROR(CheckMessageScheme(params, algorithm_));
   Bytes der;
-  if (params.algorithm == SignatureAlgorithm::kEcdsaP1363) {
-    absl::StatusOr<Bytes> converted =
-        internal::EcdsaP1363ToDer(signature, (bits() + 7) / 8);
-    if (!converted.ok()) {
-      return absl::DataLossError("ECDSA signature has the wrong length");
-    }
-    der = *std::move(converted);
-    signature = der;
-  }
+  COFFER_ASSIGN_OR_RETURN(
+      signature, internal::SignatureToVerify(params, bits(), signature, der));
   COFFER_ASSIGN_OR_RETURN(internal::MdCtxPtr ctx,
                           StartSignature(key_.get(), params, false));
   if (EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),

@@ -122,15 +122,8 @@ absl::Status PublicKey::VerifyDigest(const SignatureParams& params,
   COFFER_RETURN_IF_ERROR(internal::CheckSchemeFitsKey(params, algorithm_));
   COFFER_RETURN_IF_ERROR(CheckDigestInput(params, key_.get(), digest.size()));
   Bytes der;
-  if (params.algorithm == SignatureAlgorithm::kEcdsaP1363) {
-    absl::StatusOr<Bytes> converted =
-        internal::EcdsaP1363ToDer(signature, (bits() + 7) / 8);
-    if (!converted.ok()) {
-      return absl::DataLossError("ECDSA signature has the wrong length");
-    }
-    der = *std::move(converted);
-    signature = der;
-  }
+  COFFER_ASSIGN_OR_RETURN(
+      signature, internal::SignatureToVerify(params, bits(), signature, der));
   COFFER_ASSIGN_OR_RETURN(PkeyCtxPtr ctx,
                           StartDigestSignature(key_.get(), params, false));
   if (EVP_PKEY_verify(ctx.get(), signature.data(), signature.size(),

@@ -38,6 +38,23 @@ absl::StatusOr<Bytes> SignTwice(const SignFn& sign,
   return sig;
 }
 
+// The other direction, for verification: OpenSSL verifies DER, so an r||s
+// signature (P1363) is converted into `storage` first. DataLoss for an r||s
+// signature of the wrong length.
+inline absl::StatusOr<ByteView> SignatureToVerify(const SignatureParams& params,
+                                                  int key_bits,
+                                                  ByteView signature,
+                                                  Bytes& storage) {
+  if (params.algorithm != SignatureAlgorithm::kEcdsaP1363) return signature;
+  absl::StatusOr<Bytes> converted =
+      EcdsaP1363ToDer(signature, static_cast<size_t>(key_bits + 7) / 8);
+  if (!converted.ok()) {
+    return absl::DataLossError("ECDSA signature has the wrong length");
+  }
+  storage = *std::move(converted);
+  return ByteView(storage);
+}
+
 }  // namespace coffer::crypto::internal
 
 #endif  // COFFER_CRYPTO_INTERNAL_ASYMMETRIC_UTIL_H_
