@@ -14,6 +14,12 @@ int HexDigitValue(char c) {
 
 }  // namespace
 
+Bytes LabelPrefix(std::string_view label) {
+  Bytes out(label.begin(), label.end());
+  out.push_back(0);
+  return out;
+}
+
 ByteView AsBytes(std::string_view s) {
   return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }

@@ -19,6 +19,10 @@ using ByteView = absl::Span<const uint8_t>;
 // Views the characters of `s` as bytes, without copying.
 ByteView AsBytes(std::string_view s);
 
+// `label`'s bytes then one 0x00: the usual prefix of a domain-separated
+// associated-data or KDF input.
+Bytes LabelPrefix(std::string_view label);
+
 // Lower-case hex, two digits per byte.
 std::string HexEncode(ByteView bytes);
 

@@ -137,8 +137,24 @@ std::vector<Command> BuildTable() {
     // Lifecycle.
     {"hsm-info", "", "serial, firmware, mode, state and load of the HSM",
      {}, HsmInfo},
-    {"hsm", "", "HSM lifecycle: commission, cluster identity, activate",
+    {"hsm", "",
+     "HSMs of a cluster, through the manager (create, delete, list), and "
+     "one HSM's lifecycle over its own API (commission, cluster identity, "
+     "activate, backup, restore)",
      {}, nullptr},
+    {"hsm", "create",
+     "add an HSM to a cluster (manager; returns once it is ACTIVE)",
+     {Required("--cluster", "cluster id"),
+      {"--availability-zone", "placement hint for the manager's provider"}},
+     HsmCreate},
+    {"hsm", "delete", "remove an HSM from its cluster (manager, DESTRUCTIVE)",
+     {Required("--cluster", "cluster id"), Required("HSM_ID", "HSM id"),
+      {"--force", "do not ask", kSwitch}},
+     HsmDelete},
+    {"hsm", "list", "HSMs of every cluster, or of one (manager)",
+     {{"--cluster", "only this cluster's HSMs"},
+      {"--all", "also DELETED HSMs", kSwitch}},
+     HsmList},
     {"hsm", "commission",
      "begin commissioning: fix the mode and the AKBK ceremony",
      {Choice("--mode", "fips or non-fips; never changes afterwards", modes),
@@ -173,7 +189,8 @@ std::vector<Command> BuildTable() {
      HsmRestore},
     {"backup", "",
      "backup files (verify, inspect: no HSM, no secret) and the backups "
-     "the manager keeps (list, delete, restore, modify)",
+     "the manager keeps (list, create, copy-to-region, delete, restore, "
+     "modify)",
      {}, nullptr},
     {"backup", "verify",
      "check a backup's structure and signature (exit 1 if invalid)",
@@ -203,6 +220,16 @@ std::vector<Command> BuildTable() {
      {Required("ID", "backup id"),
       Choice("--never-expires", "true or false", {"true", "false"})},
      BackupModify},
+    {"backup", "create", "back a cluster up now (manager)",
+     {Required("--cluster", "cluster id"),
+      {"--tag", "KEY=VALUE tags for the backup", kList}},
+     BackupCreate},
+    {"backup", "copy-to-region",
+     "copy a READY backup into another region's archive (manager)",
+     {Required("BACKUP_ID", "backup id"),
+      Required("--region", "destination region"),
+      {"--tag", "KEY=VALUE tags for the copy", kList}},
+     BackupCopyToRegion},
 
     // The control plane (coffer-manager, --manager).
     {"cluster", "", "clusters, through the manager (--manager)", {}, nullptr},
@@ -228,6 +255,21 @@ std::vector<Command> BuildTable() {
     {"cluster", "delete", "delete a cluster without HSMs (DESTRUCTIVE)",
      {Required("ID", "cluster id"), {"--force", "do not ask", kSwitch}},
      ClusterDelete},
+    {"cluster", "initialize",
+     "sign the cluster's CSR (or give the signed certificate) and install "
+     "it into its first HSM",
+     {Required("ID", "cluster id"),
+      {"--signing-ca", "a CA directory (ca.pem, ca.key) to sign the CSR "
+                       "with; its certificate becomes the trust anchor"},
+      {"--cert", "the signed cluster certificate (PEM), instead of "
+                 "--signing-ca"},
+      {"--trust-anchor", "the CA certificate (PEM) that signed --cert"}},
+     ClusterInitialize},
+    {"cluster", "activate",
+     "set the admin password on an INITIALIZED cluster's HSM, then wait "
+     "until the manager reports it ACTIVE",
+     Join({{Required("ID", "cluster id")}, SecretFlags("password")}),
+     ClusterActivate},
     {"tag", "", "tags of clusters and backups, through the manager",
      {}, nullptr},
     {"tag", "add", "add tags, or replace the values of existing keys",
@@ -386,6 +428,24 @@ std::vector<Command> BuildTable() {
     {"dev-hsm", "down", "stop the development HSM started by `dev-hsm up`",
      {Required("--dir", "the dev-hsm directory")},
      DevHsmDown},
+    {"up", "",
+     absl::StrCat(kInsecure,
+                  "start a complete local cluster (coffer-manager and its "
+                  "HSMs) with generated development secrets"),
+     {Required("--dir", "directory for everything it makes"),
+      {"--hsms", "number of HSMs", Flag::kValue, false, {}, "2"},
+      {"--region", "the cluster's region", Flag::kValue, false, {}, "local"},
+      Choice("--mode", "cluster mode", modes, "non-fips"),
+      {"--health-interval", "seconds between the manager's health checks",
+       Flag::kValue, false, {}, "2"},
+      {"--backup-interval", "seconds between scheduled backups",
+       Flag::kValue, false, {}, "86400"},
+      {"--fresh", "wipe a --dir an earlier `coffer up` left (stopped) first",
+       kSwitch}},
+     Up},
+    {"down", "", "stop the local cluster `coffer up` started (files stay)",
+     {Required("--dir", "the `coffer up` directory")},
+     Down},
   };
 }
 // clang-format on

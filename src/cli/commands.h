@@ -50,6 +50,15 @@ absl::Status TagAdd(Context& ctx);
 absl::Status TagRemove(Context& ctx);
 absl::Status TagList(Context& ctx);
 
+// cluster_hsm_commands.cc: the manager working on HSMs.
+absl::Status HsmCreate(Context& ctx);
+absl::Status HsmDelete(Context& ctx);
+absl::Status HsmList(Context& ctx);
+absl::Status ClusterInitialize(Context& ctx);
+absl::Status ClusterActivate(Context& ctx);
+absl::Status BackupCreate(Context& ctx);
+absl::Status BackupCopyToRegion(Context& ctx);
+
 // user_commands.cc
 absl::Status UserCreate(Context& ctx);
 absl::Status UserDelete(Context& ctx);
@@ -89,6 +98,10 @@ absl::Status CryptoDecrypt(Context& ctx);
 // dev_hsm.cc
 absl::Status DevHsmUp(Context& ctx);
 absl::Status DevHsmDown(Context& ctx);
+
+// local_cluster.cc: `coffer up|down`, a whole local cluster (INSECURE).
+absl::Status Up(Context& ctx);
+absl::Status Down(Context& ctx);
 
 // --- shared helpers ---------------------------------------------------
 // The key named by `handle_flag` (a handle) or `label_flag` (a label;

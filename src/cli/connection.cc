@@ -9,6 +9,7 @@
 #include "base/status.h"
 #include "cli/command_table.h"
 #include "cli/io.h"
+#include "cli/manager_connection.h"
 #include "cli/output.h"
 
 namespace coffer::cli {
@@ -59,7 +60,8 @@ absl::Status LoadConfigFile(const std::string& path, ConnectionConfig& out) {
         Field{"cert", &out.cert, true}, Field{"key", &out.key, true},
         Field{"server_name", &out.server_name, false},
         Field{"session_file", &out.session_file, true},
-        Field{"manager", &out.manager, false}}) {
+        Field{"manager", &out.manager, false},
+        Field{"cluster_id", &out.cluster_id, false}}) {
     if (!doc.contains(f.name)) continue;
     if (!doc[f.name].is_string()) {
       return UsageError(
@@ -100,8 +102,14 @@ absl::StatusOr<ConnectionConfig> Resolve(const ConnectionFlags& flags,
   take(flags.session_file, config.session_file);
   take(flags.manager, config.manager);
   if (config.session_file.empty()) config.session_file = DefaultSessionFile();
-  std::string* address =
-      std::string(endpoint) == "--manager" ? &config.manager : &config.hsm;
+  const bool for_manager = std::string(endpoint) == "--manager";
+  std::string* address = for_manager ? &config.manager : &config.hsm;
+  if (!for_manager && config.hsm.empty() && !config.manager.empty() &&
+      !config.cluster_id.empty() && !config.ca.empty() &&
+      !config.cert.empty() && !config.key.empty()) {
+    // No HSM named: one of the cluster's, through the manager.
+    COFFER_ASSIGN_OR_RETURN(config.hsm, ClusterHsmEndpoint(config));
+  }
   for (auto [name, value] :
        {std::pair{endpoint, address}, std::pair{"--ca", &config.ca},
         std::pair{"--cert", &config.cert}, std::pair{"--key", &config.key}}) {
@@ -109,7 +117,11 @@ absl::StatusOr<ConnectionConfig> Resolve(const ConnectionFlags& flags,
       return UsageError(
           absl::StrCat("no ", name,
                        ": pass it, or a config file with --config FILE or "
-                       "$COFFER_CONFIG (see docs/cli.md)"));
+                       "$COFFER_CONFIG (see docs/cli.md)",
+                       value == address && !for_manager
+                           ? "; or, instead of an HSM's address, a config with "
+                             "\"manager\" and \"cluster_id\""
+                           : ""));
     }
   }
   return config;

@@ -2,9 +2,11 @@
 // over a JSON config file (--config FILE or $COFFER_CONFIG):
 //   {"hsm": "127.0.0.1:2300", "ca": "trust.pem", "cert": "client.pem",
 //    "key": "client.key", "server_name": "", "session_file": "session",
-//    "manager": "127.0.0.1:2400"}
+//    "manager": "127.0.0.1:2400", "cluster_id": "cluster-0123456789ab"}
 // `manager` is the coffer-manager's gRPC address (manager_connection.h);
-// it shares the CA and client certificate with the HSM's.
+// it shares the CA and client certificate with the HSM's. With `manager`
+// and `cluster_id` but no `hsm`, HSM commands ask the manager for the
+// cluster's oldest ACTIVE HSM (ClusterHsmEndpoint).
 // Relative paths are resolved against the config file's directory. The
 // session token from `coffer login` is kept in the session file (mode
 // 0600): $XDG_RUNTIME_DIR/coffer/session, else ~/.coffer/session, unless
@@ -31,10 +33,13 @@ struct ConnectionFlags {
 // Resolved: paths absolute or relative to the working directory.
 struct ConnectionConfig {
   std::string hsm, ca, cert, key, server_name, session_file, manager;
+  std::string cluster_id;  // config file only
 };
 
-// Flags win over the config file. UsageError for an unreadable config or
-// a missing hsm/ca/cert/key.
+// Flags win over the config file. Without an hsm but with a manager and
+// cluster_id, hsm becomes that cluster's oldest ACTIVE HSM (one call to
+// the manager: its errors, exit 1 or 3). UsageError for an unreadable
+// config or a missing hsm/ca/cert/key.
 absl::StatusOr<ConnectionConfig> ResolveConfig(const ConnectionFlags& flags);
 // The same for commands that talk to the manager: manager/ca/cert/key are
 // required, hsm is not.

@@ -24,6 +24,7 @@
 #include "cli/provision_files.h"
 #include "cli/secrets.h"
 #include "crypto/random.h"
+#include "provision/commission.h"
 
 namespace coffer::cli {
 namespace {
@@ -43,18 +44,6 @@ struct Paths {
     return dir + "/" + name;
   }
 };
-
-absl::Status WriteCredentials(const std::string& path, const std::string& user,
-                              const SecretBytes& password) {
-  SecretBytes line(user.size() + 1 + password.size() + 1);
-  auto out = line.ExposeSecretMutable();
-  std::copy(user.begin(), user.end(), out.begin());
-  out[user.size()] = ':';
-  std::copy(password.ExposeSecret().begin(), password.ExposeSecret().end(),
-            out.begin() + static_cast<ptrdiff_t>(user.size() + 1));
-  out[out.size() - 1] = '\n';
-  return WriteSecretFile(path, line.ExposeSecret());
-}
 
 // `server_name` empty: any certificate chaining to trust.pem (the device
 // certificate has no address in it); else the name the cluster-issued TLS
@@ -122,37 +111,14 @@ absl::StatusOr<pb::Response> Call(Connection& conn, pb::Request request) {
   return conn.Call(request);
 }
 
-// Sends `request` with `secret` in `field`, then wipes the field.
-absl::StatusOr<pb::Response> SendSecret(Connection& conn, pb::Request& request,
-                                        std::string* field,
-                                        const SecretBytes& secret) {
-  field->assign(secret.ExposeSecret().begin(), secret.ExposeSecret().end());
-  absl::StatusOr<pb::Response> response = conn.Call(request);
-  client::WipeBytes(field);
-  return response;
-}
-
 // The service's step: mode and AKBK, from two development custodians.
 absl::Status InstallAkbk(Connection& conn, const Paths& p, pb::Mode mode,
                          const provision::AkbkCeremony& ceremony) {
-  pb::Request begin;
-  pb::BeginCommissionRequest* b = begin.mutable_begin_commission();
-  b->set_mode(mode);
-  b->set_component_count(static_cast<uint32_t>(ceremony.components.size()));
-  b->set_combined_kcv(ceremony.combined_kcv_hex);
-  COFFER_ASSIGN_OR_RETURN(*b->mutable_service_ca_pem(),
+  COFFER_ASSIGN_OR_RETURN(std::string service_ca,
                           ReadFile(p("service-ca/ca.pem")));
-  COFFER_RETURN_IF_ERROR(Call(conn, begin).status());
-  for (size_t i = 0; i < ceremony.components.size(); ++i) {
-    pb::Request add;
-    pb::AddAkbkComponentRequest* r = add.mutable_add_akbk_component();
-    r->set_custodian(absl::StrCat("dev-custodian-", i + 1));
-    r->set_kcv(ceremony.components[i].kcv_hex);
-    COFFER_RETURN_IF_ERROR(SendSecret(conn, add, r->mutable_component(),
-                                      ceremony.components[i].component)
-                               .status());
-  }
-  return absl::OkStatus();
+  return provision::CommissionOverWire(
+      [&conn](pb::Request& request) { return conn.Call(request); }, mode,
+      ceremony, service_ca);
 }
 
 // The customer's step: the cluster CSR signed by the customer CA.
@@ -185,26 +151,9 @@ absl::Status ActivateWithUsers(Connection& conn, const Paths& p) {
                  admin_password)
           .status());
   COFFER_RETURN_IF_ERROR(
-      WriteCredentials(p("admin.credentials"), "admin", admin_password));
-  pb::Request login;
-  login.mutable_login()->set_user("admin");
-  COFFER_ASSIGN_OR_RETURN(
-      pb::Response session,
-      SendSecret(conn, login, login.mutable_login()->mutable_password(),
-                 admin_password));
-  conn.set_session(session.login().session());
-  COFFER_ASSIGN_OR_RETURN(SecretBytes cu_password, GeneratePassword());
-  pb::Request create;
-  create.mutable_create_user()->set_name(kCuName);
-  create.mutable_create_user()->set_role(pb::ROLE_CRYPTO_USER);
-  COFFER_RETURN_IF_ERROR(
-      SendSecret(conn, create, create.mutable_create_user()->mutable_password(),
-                 cu_password)
-          .status());
-  pb::Request logout;
-  logout.mutable_logout();
-  COFFER_RETURN_IF_ERROR(Call(conn, logout).status());
-  return WriteCredentials(p("cu.credentials"), kCuName, cu_password);
+      WriteCredentialsFile(p("admin.credentials"), "admin", admin_password));
+  return CreateCryptoUserWithCredentials(conn, admin_password, kCuName,
+                                         p("cu.credentials"));
 }
 
 // Commissioning, cluster identity, activation and a crypto user, through

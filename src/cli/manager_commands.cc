@@ -8,109 +8,17 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "cli/commands.h"
 #include "cli/manager_connection.h"
+#include "cli/manager_views.h"
 #include "cli/output.h"
 
 namespace coffer::cli {
 namespace {
 
 using Stub = mpb::Manager::Stub;
-
-// "CLUSTER_STATE_ACTIVE" -> "ACTIVE": the CLI shows and takes the short
-// names.
-std::string Short(const std::string& enum_name, const std::string& prefix) {
-  return absl::StartsWith(enum_name, prefix) ? enum_name.substr(prefix.size())
-                                             : enum_name;
-}
-
-std::string ModeName(mpb::ClusterMode mode) {
-  switch (mode) {
-    case mpb::CLUSTER_MODE_FIPS:
-      return "fips";
-    case mpb::CLUSTER_MODE_NON_FIPS:
-      return "non-fips";
-    default:
-      return "";
-  }
-}
-
-Json TagsJson(const google::protobuf::RepeatedPtrField<mpb::Tag>& tags) {
-  Json out = Json::array();
-  for (const mpb::Tag& t : tags) {
-    out.push_back({{"key", t.key()}, {"value", t.value()}});
-  }
-  return out;
-}
-
-Json ClusterJson(const mpb::Cluster& c, bool with_certificates) {
-  Json doc;
-  doc["cluster_id"] = c.cluster_id();
-  doc["state"] = Short(mpb::ClusterState_Name(c.state()), "CLUSTER_STATE_");
-  doc["state_message"] = c.state_message();
-  doc["region"] = c.region();
-  doc["mode"] = ModeName(c.mode());
-  doc["backup_retention_days"] = c.backup_retention_days();
-  doc["source_backup_id"] = c.source_backup_id();
-  doc["created"] = IsoUtc(c.create_time());
-  doc["hsm_count"] = c.hsms_size();
-  Json hsms = Json::array();
-  for (const mpb::Hsm& h : c.hsms()) {
-    hsms.push_back(
-        {{"hsm_id", h.hsm_id()},
-         {"state", Short(mpb::HsmState_Name(h.state()), "HSM_STATE_")},
-         {"state_message", h.state_message()},
-         {"endpoint", h.endpoint()},
-         {"availability_zone", h.availability_zone()},
-         {"created", IsoUtc(h.create_time())}});
-  }
-  doc["hsms"] = hsms;
-  doc["tags"] = TagsJson(c.tags());
-  if (with_certificates) {
-    doc["certificates"] = {
-        {"cluster_csr_pem", c.certificates().cluster_csr_pem()},
-        {"cluster_certificate_pem", c.certificates().cluster_certificate_pem()},
-        {"trust_anchor_pem", c.certificates().trust_anchor_pem()}};
-  }
-  return doc;
-}
-
-Json BackupJson(const mpb::Backup& b) {
-  Json doc;
-  doc["backup_id"] = b.backup_id();
-  doc["cluster_id"] = b.cluster_id();
-  doc["region"] = b.region();
-  doc["state"] = Short(mpb::BackupState_Name(b.state()), "BACKUP_STATE_");
-  doc["mode"] = ModeName(b.mode());
-  doc["created"] = IsoUtc(b.create_time());
-  doc["deleted"] = IsoUtc(b.delete_time());
-  doc["never_expires"] = b.never_expires();
-  doc["source_backup_id"] = b.source_backup_id();
-  doc["source_region"] = b.source_region();
-  doc["source_cluster_id"] = b.source_cluster_id();
-  doc["copied"] = IsoUtc(b.copy_time());
-  doc["tags"] = TagsJson(b.tags());
-  return doc;
-}
-
-// KEY=VALUE words; the value may be empty, the key may not.
-absl::Status AddTags(const std::vector<std::string>& words,
-                     google::protobuf::RepeatedPtrField<mpb::Tag>* tags) {
-  for (const std::string& w : words) {
-    const size_t eq = w.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return UsageError(absl::StrCat("a tag is KEY=VALUE, not '", w, "'"));
-    }
-    mpb::Tag* t = tags->Add();
-    t->set_key(w.substr(0, eq));
-    t->set_value(w.substr(eq + 1));
-  }
-  return absl::OkStatus();
-}
 
 absl::StatusOr<uint32_t> RetentionDays(const Args& args) {
   COFFER_ASSIGN_OR_RETURN(uint64_t days, args.GetUint("--retention-days"));
@@ -119,26 +27,6 @@ absl::StatusOr<uint32_t> RetentionDays(const Args& args) {
     return UsageError("--retention-days: 7 to 379");
   }
   return static_cast<uint32_t>(days);
-}
-
-const std::vector<std::string> kClusterColumns = {
-    "cluster_id", "state",  "region", "mode", "backup_retention_days",
-    "hsm_count",  "created"};
-const std::vector<std::string> kBackupColumns = {
-    "backup_id", "cluster_id",    "state",  "region",
-    "mode",      "never_expires", "created"};
-
-// The manager's answer for one cluster id (NOT_FOUND if none).
-absl::StatusOr<mpb::Cluster> DescribeOne(ManagerConnection& m,
-                                         const std::string& id) {
-  mpb::DescribeClustersRequest req;
-  req.add_cluster_ids(id);
-  COFFER_ASSIGN_OR_RETURN(mpb::DescribeClustersResponse resp,
-                          m.Call(&Stub::DescribeClusters, req));
-  if (resp.clusters_size() != 1) {
-    return absl::NotFoundError(absl::StrCat("no cluster ", id));
-  }
-  return resp.clusters(0);
 }
 
 }  // namespace
@@ -186,7 +74,7 @@ absl::Status ClusterList(Context& ctx) {
   } while (!req.next_token().empty());
   Json doc;
   doc["clusters"] = clusters;
-  ctx.out.Print(doc, "", kClusterColumns);
+  ctx.out.Print(doc, "", ClusterColumns());
   return absl::OkStatus();
 }
 
@@ -255,7 +143,7 @@ absl::Status BackupList(Context& ctx) {
   } while (!req.next_token().empty());
   Json doc;
   doc["backups"] = backups;
-  ctx.out.Print(doc, "", kBackupColumns);
+  ctx.out.Print(doc, "", BackupColumns());
   return absl::OkStatus();
 }
 

@@ -6,12 +6,18 @@
 #include "base/status.h"
 #include "cli/command_table.h"
 #include "cli/io.h"
+#include "cli/manager_views.h"
 
 namespace coffer::cli {
 
 absl::StatusOr<ManagerConnection> ManagerConnection::Open(
     const ConnectionFlags& flags) {
   COFFER_ASSIGN_OR_RETURN(ConnectionConfig config, ResolveManagerConfig(flags));
+  return Open(config);
+}
+
+absl::StatusOr<ManagerConnection> ManagerConnection::Open(
+    const ConnectionConfig& config) {
   grpc::SslCredentialsOptions ssl;
   COFFER_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(config.ca));
   COFFER_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFile(config.cert));
@@ -35,10 +41,14 @@ absl::Status ManagerConnection::FromGrpc(const grpc::Status& s) const {
   const auto code = static_cast<absl::StatusCode>(s.error_code());
   switch (s.error_code()) {
     case grpc::StatusCode::UNAVAILABLE:
+      // gRPC's own (no connection, refused handshake) or the manager's (an
+      // HSM it could not reach): the message tells which.
       return WithExitCode(
           absl::UnavailableError(absl::StrCat(
               "cannot reach the manager at ", address_,
-              " (or it refused our certificate): ", s.error_message())),
+              " (or it refused our certificate, or it could not reach an "
+              "HSM): ",
+              s.error_message())),
           kExitUnreachable);
     case grpc::StatusCode::DEADLINE_EXCEEDED:
       return WithExitCode(
@@ -53,6 +63,23 @@ absl::Status ManagerConnection::FromGrpc(const grpc::Status& s) const {
     default:
       return absl::Status(code, s.error_message());
   }
+}
+
+absl::StatusOr<std::string> ClusterHsmEndpoint(const ConnectionConfig& config) {
+  COFFER_ASSIGN_OR_RETURN(ManagerConnection m, ManagerConnection::Open(config));
+  absl::StatusOr<mpb::Cluster> cluster = DescribeOne(m, config.cluster_id);
+  if (!cluster.ok()) {
+    return WithExitCode(
+        absl::Status(
+            cluster.status().code(),
+            absl::StrCat("finding an HSM of cluster ", config.cluster_id,
+                         " (the config's \"cluster_id\") through "
+                         "the manager: ",
+                         cluster.status().message())),
+        ExitCodeOf(cluster.status()));
+  }
+  COFFER_ASSIGN_OR_RETURN(mpb::Hsm hsm, OldestActiveHsm(*cluster));
+  return hsm.endpoint();
 }
 
 }  // namespace coffer::cli

@@ -2,7 +2,8 @@
 // v1/manager.proto) over mutually authenticated TLS, with the address from
 // --manager or the config file's "manager" key and the same ca/cert/key/
 // server_name as the HSM's (connection.h). gRPC is linked into the CLI for
-// these commands only (manager_commands.cc).
+// the manager commands, and for finding a cluster's HSM through the
+// manager (ClusterHsmEndpoint).
 //
 // Exit codes follow the HSM's (docs/cli.md): the manager's refusals keep
 // their gRPC code and message (exit 1), except INVALID_ARGUMENT, which for
@@ -32,25 +33,35 @@ class ManagerConnection {
   // unreachable manager shows on the first call (exit 3). UsageError for a
   // missing address or unreadable TLS files.
   static absl::StatusOr<ManagerConnection> Open(const ConnectionFlags& flags);
+  // The same with a resolved config (manager, ca, cert, key set).
+  static absl::StatusOr<ManagerConnection> Open(const ConnectionConfig& config);
 
-  // One unary call, e.g. Call(&mpb::Manager::Stub::DescribeClusters, req).
+  // Catalog calls answer at once; a silent manager should not hang a
+  // script.
+  static constexpr std::chrono::seconds kDeadline{30};
+  // Calls that provision, restore or back up HSMs (CreateHsm, DeleteHsm,
+  // InitializeCluster, CreateBackup, CopyBackupToRegion) run to the end
+  // before answering.
+  static constexpr std::chrono::seconds kLongDeadline{600};
+
+  // One unary call, e.g. Call(&mpb::Manager::Stub::DescribeClusters, req),
+  // with `deadline` from now.
   template <typename Request, typename Response>
   absl::StatusOr<Response> Call(
       grpc::Status (mpb::Manager::Stub::*method)(grpc::ClientContext*,
                                                  const Request&, Response*),
-      const Request& request) {
+      const Request& request, std::chrono::seconds deadline = kDeadline) {
     grpc::ClientContext context;
-    // Every call of this API is quick; a silent manager should not hang a
-    // script.
-    context.set_deadline(std::chrono::system_clock::now() + kDeadline);
+    context.set_deadline(std::chrono::system_clock::now() + deadline);
     Response response;
     const grpc::Status s = ((*stub_).*method)(&context, request, &response);
     if (!s.ok()) return FromGrpc(s);
     return response;
   }
 
+  const std::string& address() const { return address_; }
+
  private:
-  static constexpr std::chrono::seconds kDeadline{30};
   ManagerConnection(std::string address,
                     std::unique_ptr<mpb::Manager::Stub> stub)
       : address_(std::move(address)), stub_(std::move(stub)) {}
@@ -60,6 +71,13 @@ class ManagerConnection {
   std::string address_;
   std::unique_ptr<mpb::Manager::Stub> stub_;
 };
+
+// The address of the HSM that HSM commands use when the config names a
+// manager and a cluster_id but no hsm: the cluster's oldest ACTIVE HSM, as
+// DescribeClusters reports it (stable while that HSM lives, so a saved
+// session stays valid). NotFound for an unknown cluster, FailedPrecondition
+// if it has no ACTIVE HSM, the manager's errors otherwise.
+absl::StatusOr<std::string> ClusterHsmEndpoint(const ConnectionConfig& config);
 
 }  // namespace coffer::cli
 

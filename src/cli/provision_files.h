@@ -1,16 +1,14 @@
-// The development provisioning tools' files (INSECURE by design: keys in
-// plain files, mode 0600, never overwritten):
-//   factory dir:  factory.json {"manufacturer_id"}, mkbk.key (hex),
-//                 ca.key (PEM), ca.pem
-//   CA dir:       ca.key (PEM), ca.pem
-//   issued leaf:  PREFIX.pem, PREFIX.key
-//   AKBK:         component-K.key (hex), component-K.kcv, combined.kcv
+// The development provisioning tools' files (provision/files.h has the
+// format; INSECURE by design: keys in plain files, mode 0600, never
+// overwritten), with the CLI's exit codes: a file that cannot be read,
+// written or parsed is a usage error (exit 2).
 #ifndef COFFER_CLI_PROVISION_FILES_H_
 #define COFFER_CLI_PROVISION_FILES_H_
 
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "provision/files.h"
 #include "provision/provision.h"
 
 namespace coffer::cli {
@@ -28,7 +26,7 @@ absl::Status SaveIssued(const std::string& prefix,
 
 absl::Status SaveCeremony(const std::string& dir,
                           const provision::AkbkCeremony& ceremony);
-std::string ComponentPath(const std::string& dir, size_t k);  // 1-based
+using provision::ComponentPath;  // 1-based
 
 // The factory step: a new data directory holding the device identity.
 absl::Status ManufactureInto(const provision::Factory& factory,

@@ -3,6 +3,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -140,6 +141,52 @@ absl::StatusOr<Credentials> ReadCredentialsFile(const std::string& path) {
   c.user.assign(in.begin(), in.begin() + static_cast<ptrdiff_t>(colon));
   c.password = SecretBytes::CopyOf(in.subspan(colon + 1));
   return c;
+}
+
+absl::Status WriteCredentialsFile(const std::string& path,
+                                  const std::string& user,
+                                  const SecretBytes& password) {
+  SecretBytes line(user.size() + 1 + password.size() + 1);
+  auto out = line.ExposeSecretMutable();
+  std::copy(user.begin(), user.end(), out.begin());
+  out[user.size()] = ':';
+  std::copy(password.ExposeSecret().begin(), password.ExposeSecret().end(),
+            out.begin() + static_cast<ptrdiff_t>(user.size() + 1));
+  out[out.size() - 1] = '\n';
+  return WriteSecretFile(path, line.ExposeSecret());
+}
+
+absl::StatusOr<pb::Response> SendSecret(Connection& conn, pb::Request& request,
+                                        std::string* field,
+                                        const SecretBytes& secret) {
+  field->assign(secret.ExposeSecret().begin(), secret.ExposeSecret().end());
+  absl::StatusOr<pb::Response> response = conn.Call(request);
+  client::WipeBytes(field);
+  return response;
+}
+
+absl::Status CreateCryptoUserWithCredentials(
+    Connection& conn, const SecretBytes& admin_password,
+    const std::string& name, const std::string& credentials_path) {
+  pb::Request login;
+  login.mutable_login()->set_user("admin");
+  COFFER_ASSIGN_OR_RETURN(
+      pb::Response session,
+      SendSecret(conn, login, login.mutable_login()->mutable_password(),
+                 admin_password));
+  conn.set_session(session.login().session());
+  COFFER_ASSIGN_OR_RETURN(SecretBytes cu_password, GeneratePassword());
+  pb::Request create;
+  create.mutable_create_user()->set_name(name);
+  create.mutable_create_user()->set_role(pb::ROLE_CRYPTO_USER);
+  COFFER_RETURN_IF_ERROR(
+      SendSecret(conn, create, create.mutable_create_user()->mutable_password(),
+                 cu_password)
+          .status());
+  pb::Request logout;
+  logout.mutable_logout();
+  COFFER_RETURN_IF_ERROR(conn.Call(logout).status());
+  return WriteCredentialsFile(credentials_path, name, cu_password);
 }
 
 }  // namespace coffer::cli

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "cli/command_table.h"
+#include "cli/connection.h"
 #include "crypto/secret_bytes.h"
 
 namespace coffer::cli {
@@ -42,6 +43,23 @@ struct Credentials {
   crypto::SecretBytes password;
 };
 absl::StatusOr<Credentials> ReadCredentialsFile(const std::string& path);
+// Writes a new credentials file, "user:password\n", mode 0600; a usage
+// error if it exists (a secret file is never overwritten).
+absl::Status WriteCredentialsFile(const std::string& path,
+                                  const std::string& user,
+                                  const crypto::SecretBytes& password);
+
+// Sends `request` with `secret` in `field`, then wipes the field.
+absl::StatusOr<pb::Response> SendSecret(Connection& conn, pb::Request& request,
+                                        std::string* field,
+                                        const crypto::SecretBytes& secret);
+
+// Logs in as "admin" with `admin_password`, creates crypto user `name` with
+// a generated password, logs out, and writes `name:password` to
+// `credentials_path` (0600): the last step of the development set-ups.
+absl::Status CreateCryptoUserWithCredentials(
+    Connection& conn, const crypto::SecretBytes& admin_password,
+    const std::string& name, const std::string& credentials_path);
 
 }  // namespace coffer::cli
 

@@ -11,6 +11,7 @@
 #include "crypto/hash.h"
 #include "crypto/kcv.h"
 #include "crypto/random.h"
+#include "crypto/x509.h"
 #include "hsm/internal/core.h"
 #include "hsm/key_manager.h"
 #include "hsm/quorum.h"
@@ -24,6 +25,8 @@ using internal::Core;
 namespace {
 
 constexpr char kInitialAdmin[] = "admin";
+// The service's session user; not a stored user, so no password exists.
+constexpr char kServiceUser[] = "service";
 constexpr uint32_t kMaxComponents = 9;
 
 int64_t SystemNow() {
@@ -195,6 +198,8 @@ HsmInfo Hsm::Info() const {
   info.users = core_->users.size();
   info.keys = core_->keys.size();
   info.sessions = core_->sessions.size();
+  if (core_->cluster) info.log_position = core_->cluster->log_position;
+  info.sync_error = core_->sync_error;
   return info;
 }
 
@@ -333,6 +338,10 @@ absl::StatusOr<std::string> Hsm::Login(std::string_view user,
     return WrongState(core_->state, "login");
   }
   auto it = core_->users.find(std::string(user));
+  if (it == core_->users.end() && core_->Synced()) {
+    // Perhaps made through another HSM a moment ago.
+    if (core_->CatchUpLocked().ok()) it = core_->users.find(std::string(user));
+  }
   // The same message for an unknown user and a wrong password.
   const absl::Status denied = absl::UnauthenticatedError(
       "login failed: unknown user or wrong password");
@@ -363,6 +372,32 @@ absl::StatusOr<std::string> Hsm::Login(std::string_view user,
   internal::Session session;
   session.user = record.name;
   session.role = record.role;
+  core_->sessions[SessionKey(token)] = std::move(session);
+  return token;
+}
+
+absl::StatusOr<std::string> Hsm::ServiceLogin(ByteView client_cert_der) {
+  std::unique_lock lock(core_->mu);
+  if (core_->state != HsmState::kActive &&
+      core_->state != HsmState::kUnactivated) {
+    return WrongState(core_->state, "a service session");
+  }
+  const absl::Status refused = absl::PermissionDeniedError(
+      "a service session needs a client certificate issued by the service "
+      "CA this HSM was commissioned with");
+  absl::StatusOr<crypto::Certificate> client =
+      crypto::Certificate::FromDer(client_cert_der);
+  absl::StatusOr<crypto::Certificate> service_ca =
+      crypto::Certificate::FromPem(core_->commission->service_ca_pem);
+  if (!client.ok() || !service_ca.ok() ||
+      !crypto::VerifyChain(*client, {}, {*service_ca}, core_->now()).ok()) {
+    return refused;
+  }
+  COFFER_ASSIGN_OR_RETURN(Bytes raw, crypto::RandomBytes(32));
+  std::string token = HexEncode(raw);
+  internal::Session session;
+  session.user = kServiceUser;
+  session.role = Role::kApplianceUser;
   core_->sessions[SessionKey(token)] = std::move(session);
   return token;
 }

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "crypto/password.h"
 #include "crypto/secret_bytes.h"
+#include "hsm/cluster_sync.h"
 #include "hsm/hsm_backup.h"
 #include "hsm/records.h"
 #include "hsm/types.h"
@@ -49,6 +50,8 @@ struct HsmInfo {
   HsmState state = HsmState::kUncommissioned;
   std::string tamper_reason;  // set when TAMPERED
   size_t users = 0, keys = 0, sessions = 0;
+  uint64_t log_position = 0;  // last cluster-log entry applied
+  std::string sync_error;     // why applying the log stopped, if it did
 };
 
 // Who is calling, resolved from a session token by Authenticate().
@@ -140,6 +143,21 @@ class Hsm {
   absl::StatusOr<std::unique_ptr<RestoreSession>> BeginRestore(
       const BackupOrigin& origin, int64_t created_at, ByteView wrapped_ebk,
       const Caller* caller);
+
+  // --- Cluster sync (cluster_sync.h) ----------------------------------
+  // From now on, cluster-scope changes in UNACTIVATED/ACTIVE go through
+  // `link` first. Clears a sync error (a re-attach retries).
+  void AttachClusterLog(std::shared_ptr<ClusterLogLink> link);
+  // Applies every entry past this HSM's position; returns the position
+  // reached. Crypto goes on while entries are read. FailedPrecondition once
+  // an entry failed to authenticate (sync stopped: the HSM then refuses
+  // changes; Info().sync_error says why); the log's errors pass through.
+  absl::StatusOr<uint64_t> CatchUp();
+
+  // The service's session (appliance-user role, user "service"), for a
+  // client whose certificate (DER) chains to the service CA this HSM was
+  // commissioned with. Returns a session token as Login does.
+  absl::StatusOr<std::string> ServiceLogin(ByteView client_cert_der);
 
   UserManager& users() { return *users_; }
   KeyManager& keys() { return *keys_; }

@@ -32,6 +32,11 @@ inline constexpr char kClusterKind[] = "cluster";  // cluster scope
 inline constexpr char kUserKind[] = "user";        // cluster scope
 inline constexpr char kKeyKind[] = "key";          // cluster scope
 inline constexpr char kPolicyKind[] = "policy";    // cluster scope
+// The last cluster-log position this HSM applied (u64, big-endian), kept in
+// the state store so it commits with the changes it counts. Per HSM: a
+// backup carries the position in the cluster record instead.
+inline constexpr char kSyncKind[] = "sync";
+inline constexpr char kSyncPositionId[] = "position";
 
 inline constexpr size_t kAkbkSize = 32;  // AES-256
 inline constexpr size_t kMkbkSize = 32;

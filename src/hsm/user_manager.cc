@@ -69,6 +69,10 @@ absl::Status CheckUserName(std::string_view name) {
         " characters of a-z, 0-9, '.', '_' and '-', starting with a letter or "
         "digit"));
   }
+  if (name == "service") {
+    return absl::InvalidArgumentError(
+        "the user name 'service' is reserved for the service's session");
+  }
   return absl::OkStatus();
 }
 

@@ -28,7 +28,7 @@ constexpr char kKeyLabel[] = "coffer.envelope.v1";
 // The aad under which the KMS wraps the data key: domain-separated from any
 // other use of the same KMS key, and bound to the object's metadata.
 Bytes KeyAad(ByteView metadata) {
-  Bytes aad(kKeyLabel, kKeyLabel + sizeof(kKeyLabel));  // with the 0x00
+  Bytes aad = LabelPrefix(kKeyLabel);
   aad.insert(aad.end(), metadata.begin(), metadata.end());
   return aad;
 }
@@ -121,7 +121,7 @@ absl::StatusOr<std::unique_ptr<EnvelopeWriter>> EnvelopeWriter::Create(
   COFFER_ASSIGN_OR_RETURN(AesGcm aead, AesGcm::Create(std::move(data_key)));
   state->aead.emplace(std::move(aead));
 
-  Bytes header(kMagic, kMagic + sizeof(kMagic));
+  Bytes header(std::begin(kMagic), std::end(kMagic));
   header.push_back(kVersion);
   PutBe(header, options.segment_size, 4);
   header.insert(header.end(), state->nonce_prefix.begin(),

@@ -83,6 +83,13 @@ class ClusterLog {
   virtual absl::Status Compact(const std::string& cluster_id,
                                uint64_t up_to) = 0;
 
+  // For a cluster whose log is new (last position 0), makes it continue
+  // from `position`, as if entries up to it had been compacted: a cluster
+  // made from a backup continues the position the backup holds. OK if the
+  // log already stands exactly there; FailedPrecondition otherwise.
+  virtual absl::Status StartAt(const std::string& cluster_id,
+                               uint64_t position) = 0;
+
   // Forgets the cluster: its entries and its last position, so positions
   // restart at 1. OK for an unknown cluster.
   virtual absl::Status DeleteCluster(const std::string& cluster_id) = 0;

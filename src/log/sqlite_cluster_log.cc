@@ -159,6 +159,8 @@ class SqliteClusterLog final : public ClusterLog {
   absl::StatusOr<uint64_t> LastPosition(const std::string& cluster_id) override;
   absl::Status Compact(const std::string& cluster_id, uint64_t up_to) override;
   absl::Status DeleteCluster(const std::string& cluster_id) override;
+  absl::Status StartAt(const std::string& cluster_id,
+                       uint64_t position) override;
   absl::StatusOr<uint64_t> WaitForPosition(const std::string& cluster_id,
                                            uint64_t after,
                                            absl::Duration timeout) override;
@@ -410,6 +412,29 @@ absl::Status SqliteClusterLog::CompactInTxn(const std::string& cluster_id,
   COFFER_RETURN_IF_ERROR(s.Run());
   meta.compacted = up_to;
   return PutMeta(cluster_id, meta);
+}
+
+absl::Status SqliteClusterLog::StartAt(const std::string& cluster_id,
+                                       uint64_t position) {
+  COFFER_RETURN_IF_ERROR(internal::ValidateClusterId(cluster_id));
+  COFFER_RETURN_IF_ERROR(internal::ValidatePosition(position, "position"));
+  {
+    absl::MutexLock lock(&mu_);
+    COFFER_RETURN_IF_ERROR(Begin(stmts_.begin_write));
+    auto body = [&]() -> absl::Status {
+      COFFER_ASSIGN_OR_RETURN(Meta meta, GetMeta(cluster_id));
+      if (meta.last == position) return absl::OkStatus();
+      if (meta.last != 0) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("cluster ", cluster_id, "'s log already ends at ",
+                         meta.last, "; it cannot start at ", position));
+      }
+      return PutMeta(cluster_id, Meta{position, position});
+    };
+    COFFER_RETURN_IF_ERROR(Finish(body()));
+  }
+  NotifyChanged();
+  return absl::OkStatus();
 }
 
 absl::Status SqliteClusterLog::DeleteCluster(const std::string& cluster_id) {

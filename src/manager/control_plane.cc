@@ -123,6 +123,12 @@ absl::StatusOr<Cluster> ControlPlane::CreateCluster(
       cluster.source_backup_id = backup.backup_id;
       cluster.mode = backup.mode;
       cluster.state = ClusterState::kInitialized;
+      // The backup carries the cluster certificate; the new cluster shows
+      // it and its HSMs serve TLS under it.
+      COFFER_ASSIGN_OR_RETURN(Cluster source,
+                              store_->GetCluster(backup.cluster_id));
+      cluster.cluster_certificate_pem = source.cluster_certificate_pem;
+      cluster.trust_anchor_pem = source.trust_anchor_pem;
     } else {
       cluster.mode = *params.mode;
     }
@@ -181,35 +187,31 @@ absl::StatusOr<Cluster> ControlPlane::DeleteCluster(
   return store_->GetCluster(cluster_id);
 }
 
-absl::StatusOr<ClusterState> ControlPlane::InitializeCluster(
-    const std::string&, const std::string&, const std::string&) {
-  return absl::UnimplementedError(
-      "InitializeCluster needs the HSM provider (issue 5, next slice): the "
-      "signed certificate is installed into the cluster's first HSM");
+absl::StatusOr<Cluster> ControlPlane::GetCluster(
+    const std::string& cluster_id) {
+  absl::MutexLock lock(&mu_);
+  return store_->GetCluster(cluster_id);
 }
 
-absl::StatusOr<Hsm> ControlPlane::CreateHsm(const std::string&,
-                                            const std::string&) {
-  return absl::UnimplementedError(
-      "CreateHsm needs the HSM provider (issue 5, next slice)");
+absl::StatusOr<Cluster> ControlPlane::UpdateCluster(
+    const std::string& cluster_id,
+    const std::function<absl::Status(Cluster&)>& change) {
+  absl::MutexLock lock(&mu_);
+  auto body = [&]() -> absl::Status {
+    COFFER_ASSIGN_OR_RETURN(Cluster cluster, store_->GetCluster(cluster_id));
+    COFFER_RETURN_IF_ERROR(change(cluster));
+    for (const Hsm& hsm : cluster.hsms) {
+      COFFER_RETURN_IF_ERROR(store_->PutHsm(hsm));
+    }
+    return store_->PutCluster(cluster);
+  };
+  COFFER_RETURN_IF_ERROR(store_->Transaction(body));
+  return store_->GetCluster(cluster_id);
 }
 
-absl::Status ControlPlane::DeleteHsm(const std::string&, const std::string&) {
-  return absl::UnimplementedError(
-      "DeleteHsm needs the HSM provider (issue 5, next slice)");
-}
-
-absl::StatusOr<Backup> ControlPlane::CreateBackup(const std::string&,
-                                                  const std::vector<Tag>&) {
-  return absl::UnimplementedError(
-      "CreateBackup needs the HSM provider and the archive (issue 5, next "
-      "slice)");
-}
-
-absl::StatusOr<Backup> ControlPlane::CopyBackupToRegion(
-    const std::string&, const std::string&, const std::vector<Tag>&) {
-  return absl::UnimplementedError(
-      "copy needs the archive (issue 5, next slice)");
+absl::StatusOr<std::string> ControlPlane::ReserveId(absl::string_view prefix) {
+  absl::MutexLock lock(&mu_);
+  return NewId(prefix);
 }
 
 absl::StatusOr<Backup> ControlPlane::UpdateBackup(

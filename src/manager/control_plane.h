@@ -6,8 +6,9 @@
 // at all. Errors: InvalidArgument for bad input (the message names the
 // field and the rule), NotFound for an unknown id, FailedPrecondition for a
 // call the resource's current state does not allow (the message names the
-// state and the call), Unimplemented for calls that need the HSM provider
-// or the archive (later slices of issue 5). Thread-safe.
+// state and the call). The calls that touch HSMs or the archive are
+// ClusterWorkflows' (cluster_workflows.h), built on the steps below.
+// Thread-safe.
 #ifndef COFFER_MANAGER_CONTROL_PLANE_H_
 #define COFFER_MANAGER_CONTROL_PLANE_H_
 
@@ -80,21 +81,17 @@ class ControlPlane {
                                         uint32_t backup_retention_days);
   absl::StatusOr<Cluster> DeleteCluster(const std::string& cluster_id);
 
-  // Unimplemented until the HSM provider slice (docs/manager.md has the
-  // transitions they will make).
-  absl::StatusOr<ClusterState> InitializeCluster(
-      const std::string& cluster_id, const std::string& signed_cert_pem,
-      const std::string& trust_anchor_pem);
-  absl::StatusOr<Hsm> CreateHsm(const std::string& cluster_id,
-                                const std::string& availability_zone);
-  absl::Status DeleteHsm(const std::string& cluster_id,
-                         const std::string& hsm_id);
-  absl::StatusOr<Backup> CreateBackup(const std::string& cluster_id,
-                                      const std::vector<Tag>& tags);
-  // Unimplemented until the archive slice.
-  absl::StatusOr<Backup> CopyBackupToRegion(
-      const std::string& backup_id, const std::string& destination_region,
-      const std::vector<Tag>& tags);
+  // --- Steps of the HSM workflows (cluster_workflows.h drives them) ---
+  absl::StatusOr<Cluster> GetCluster(const std::string& cluster_id);
+  // Runs `change` on the cluster (with its HSM rows in `hsms`) in one
+  // transaction and writes the cluster and every HSM row back; nothing is
+  // written if `change` fails. The workflow layer owns the rules of these
+  // transitions (docs/manager.md).
+  absl::StatusOr<Cluster> UpdateCluster(
+      const std::string& cluster_id,
+      const std::function<absl::Status(Cluster&)>& change);
+  // A fresh id "<prefix>-…" not used by any resource.
+  absl::StatusOr<std::string> ReserveId(absl::string_view prefix);
 
   absl::StatusOr<Page<Backup>> DescribeBackups(const BackupFilter& filter,
                                                const PageRequest& page);
@@ -104,6 +101,26 @@ class ControlPlane {
   absl::StatusOr<Backup> RestoreBackup(const std::string& backup_id);
   absl::StatusOr<Backup> ModifyBackupAttributes(const std::string& backup_id,
                                                 bool never_expires);
+
+  // --- Backup catalog transitions of the backup and copy workflows ---
+  // (control_plane_backups.cc). The workflow archives the bytes between a
+  // Begin* and FinishBackup (backup_archive.h); these only keep the catalog.
+  // CreateBackup: a new backup CREATE_IN_PROGRESS of the cluster's region
+  // and mode, created now. The cluster must be ACTIVE, DEGRADED or
+  // UPDATE_IN_PROGRESS (a backup before an HSM is added or deleted).
+  absl::StatusOr<Backup> BeginBackup(const std::string& cluster_id,
+                                     const std::vector<Tag>& tags);
+  // CREATE_IN_PROGRESS -> READY, or DELETED (delete_time now) if the
+  // archiving failed. Also ends copies.
+  absl::StatusOr<Backup> FinishBackup(const std::string& backup_id,
+                                      bool succeeded);
+  // CopyBackupToRegion: a new backup CREATE_IN_PROGRESS in
+  // `destination_region` (not the source's) from a READY source, with the
+  // source's cluster, mode and create time and the source_* fields set.
+  // Copies carry no retention (RunRetention never expires them).
+  absl::StatusOr<Backup> BeginCopy(const std::string& source_backup_id,
+                                   const std::string& destination_region,
+                                   const std::vector<Tag>& tags);
 
   // resource_id: a cluster id or a backup id.
   absl::Status TagResource(const std::string& resource_id,

@@ -307,19 +307,40 @@ TEST_F(ControlPlaneTest, DeleteClusterNeedsNoHsms) {
   EXPECT_EQ(GetCluster(id).hsms.size(), 3u);
 }
 
-TEST_F(ControlPlaneTest, HsmCallsWaitForTheProvider) {
+TEST_F(ControlPlaneTest, UpdateClusterWritesClusterAndHsmsOrNothing) {
   const std::string id = NewCluster();
-  EXPECT_THAT(cp_->InitializeCluster(id, "cert", "anchor"),
-              StatusIs(Code::kUnimplemented, HasSubstr("HSM provider")));
-  EXPECT_THAT(cp_->CreateHsm(id, ""),
-              StatusIs(Code::kUnimplemented, HasSubstr("HSM provider")));
-  EXPECT_THAT(cp_->DeleteHsm(id, "hsm-1"),
-              StatusIs(Code::kUnimplemented, HasSubstr("HSM provider")));
-  EXPECT_THAT(cp_->CreateBackup(id, {}),
-              StatusIs(Code::kUnimplemented, HasSubstr("HSM provider")));
-  const std::string backup = SeedBackup(id, now_);
-  EXPECT_THAT(cp_->CopyBackupToRegion(backup, "r2", {}),
-              StatusIs(Code::kUnimplemented, HasSubstr("archive")));
+  auto hsm_id = cp_->ReserveId("hsm");
+  ASSERT_THAT(hsm_id, IsOk());
+  auto updated = cp_->UpdateCluster(id, [&](Cluster& c) {
+    Hsm h;
+    h.hsm_id = *hsm_id;
+    h.cluster_id = id;
+    h.state = HsmState::kActive;
+    h.endpoint = "127.0.0.1:1";
+    c.hsms.push_back(h);
+    c.cluster_csr_pem = "csr";
+    return absl::OkStatus();
+  });
+  ASSERT_THAT(updated, IsOk());
+  ASSERT_EQ(updated->hsms.size(), 1u);
+  EXPECT_EQ(updated->hsms[0].endpoint, "127.0.0.1:1");
+  // A failing change writes nothing, the cluster nor its HSMs.
+  EXPECT_THAT(cp_->UpdateCluster(id,
+                                 [](Cluster& c) {
+                                   c.cluster_csr_pem = "other";
+                                   c.hsms[0].state = HsmState::kDeleted;
+                                   return absl::AbortedError("changed mind");
+                                 }),
+              StatusIs(Code::kAborted));
+  auto read = cp_->GetCluster(id);
+  ASSERT_THAT(read, IsOk());
+  EXPECT_EQ(read->cluster_csr_pem, "csr");
+  EXPECT_EQ(read->hsms[0].state, HsmState::kActive);
+  // DeleteCluster counts the HSM.
+  EXPECT_THAT(cp_->DeleteCluster(id),
+              StatusIs(Code::kFailedPrecondition, HasSubstr(*hsm_id)));
+  EXPECT_THAT(cp_->GetCluster("cluster-000000000000"),
+              StatusIs(Code::kNotFound));
 }
 
 TEST_F(ControlPlaneTest, BackupDeleteAndRestore) {

@@ -26,9 +26,16 @@ PageRequest Paging(uint32_t max_results, const std::string& next_token) {
   return PageRequest{max_results, next_token};
 }
 
+grpc::Status NoProvider() {
+  return ToGrpcStatus(absl::UnimplementedError(
+      "this manager runs without an HSM provider and archive, so it cannot "
+      "touch HSMs or backups' contents"));
+}
+
 class Service final : public pb::Manager::Service {
  public:
-  explicit Service(ControlPlane& cp) : cp_(cp) {}
+  Service(ControlPlane& cp, ClusterWorkflows* workflows)
+      : cp_(cp), workflows_(workflows) {}
 
   grpc::Status CreateCluster(ServerContext*,
                              const pb::CreateClusterRequest* req,
@@ -82,7 +89,8 @@ class Service final : public pb::Manager::Service {
   grpc::Status InitializeCluster(ServerContext*,
                                  const pb::InitializeClusterRequest* req,
                                  pb::InitializeClusterResponse* resp) override {
-    absl::StatusOr<ClusterState> state = cp_.InitializeCluster(
+    if (workflows_ == nullptr) return NoProvider();
+    absl::StatusOr<ClusterState> state = workflows_->InitializeCluster(
         req->cluster_id(), req->signed_cert_pem(), req->trust_anchor_pem());
     if (!state.ok()) return ToGrpcStatus(state.status());
     resp->set_state(static_cast<pb::ClusterState>(*state));
@@ -91,21 +99,26 @@ class Service final : public pb::Manager::Service {
 
   grpc::Status CreateHsm(ServerContext*, const pb::CreateHsmRequest* req,
                          pb::CreateHsmResponse* resp) override {
-    return Reply(cp_.CreateHsm(req->cluster_id(), req->availability_zone()),
-                 resp->mutable_hsm());
+    if (workflows_ == nullptr) return NoProvider();
+    return Reply(
+        workflows_->CreateHsm(req->cluster_id(), req->availability_zone()),
+        resp->mutable_hsm());
   }
 
   grpc::Status DeleteHsm(ServerContext*, const pb::DeleteHsmRequest* req,
                          pb::DeleteHsmResponse* resp) override {
-    absl::Status s = cp_.DeleteHsm(req->cluster_id(), req->hsm_id());
+    if (workflows_ == nullptr) return NoProvider();
+    absl::Status s = workflows_->DeleteHsm(req->cluster_id(), req->hsm_id());
     if (s.ok()) resp->set_hsm_id(req->hsm_id());
     return ToGrpcStatus(s);
   }
 
   grpc::Status CreateBackup(ServerContext*, const pb::CreateBackupRequest* req,
                             pb::CreateBackupResponse* resp) override {
-    return Reply(cp_.CreateBackup(req->cluster_id(), FromProto(req->tags())),
-                 resp->mutable_backup());
+    if (workflows_ == nullptr) return NoProvider();
+    return Reply(
+        workflows_->CreateBackup(req->cluster_id(), FromProto(req->tags())),
+        resp->mutable_backup());
   }
 
   grpc::Status DescribeBackups(ServerContext*,
@@ -146,10 +159,11 @@ class Service final : public pb::Manager::Service {
   grpc::Status CopyBackupToRegion(
       ServerContext*, const pb::CopyBackupToRegionRequest* req,
       pb::CopyBackupToRegionResponse* resp) override {
-    return Reply(
-        cp_.CopyBackupToRegion(req->backup_id(), req->destination_region(),
-                               FromProto(req->tags())),
-        resp->mutable_destination_backup());
+    if (workflows_ == nullptr) return NoProvider();
+    return Reply(workflows_->CopyBackupToRegion(req->backup_id(),
+                                                req->destination_region(),
+                                                FromProto(req->tags())),
+                 resp->mutable_destination_backup());
   }
 
   grpc::Status ModifyBackupAttributes(
@@ -192,11 +206,13 @@ class Service final : public pb::Manager::Service {
   }
 
   ControlPlane& cp_;
+  ClusterWorkflows* workflows_;  // null: no provider (tests)
 };
 
 class GrpcManagerServer final : public ManagerServer {
  public:
-  explicit GrpcManagerServer(ControlPlane& cp) : service_(cp) {}
+  GrpcManagerServer(ControlPlane& cp, ClusterWorkflows* workflows)
+      : service_(cp, workflows) {}
   ~GrpcManagerServer() override { Shutdown(); }
 
   absl::Status Start(ServerOptions options);
@@ -252,8 +268,9 @@ absl::Status GrpcManagerServer::Start(ServerOptions options) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ManagerServer>> ManagerServer::Start(
-    ControlPlane& control_plane, ServerOptions options) {
-  auto server = std::make_unique<GrpcManagerServer>(control_plane);
+    ControlPlane& control_plane, ClusterWorkflows* workflows,
+    ServerOptions options) {
+  auto server = std::make_unique<GrpcManagerServer>(control_plane, workflows);
   COFFER_RETURN_IF_ERROR(server->Start(std::move(options)));
   return server;
 }

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "manager/cluster_workflows.h"
 #include "manager/control_plane.h"
 
 namespace coffer::manager {
@@ -28,8 +29,11 @@ class ManagerServer {
  public:
   // Binds and starts serving. InvalidArgument for a bad `listen` or
   // missing credentials; Unavailable if the address cannot be bound.
+  // `workflows` serves the calls that touch HSMs and the archive; null
+  // answers them UNIMPLEMENTED.
   static absl::StatusOr<std::unique_ptr<ManagerServer>> Start(
-      ControlPlane& control_plane, ServerOptions options);
+      ControlPlane& control_plane, ClusterWorkflows* workflows,
+      ServerOptions options);
   virtual ~ManagerServer() = default;
 
   virtual int port() const = 0;  // the bound port

@@ -4,7 +4,13 @@
 //
 //   coffer-manager --data-dir DIR --tls-cert FILE --tls-key FILE
 //                  --client-ca FILE [--listen HOST:PORT] [--port-file FILE]
-//                  [--retention-interval SECONDS]
+//                  [--retention-interval SECONDS] [--hsm-binary FILE]
+//                  [--health-interval SECONDS] [--backup-interval SECONDS]
+//
+// It runs the embedded defaults of DESIGN.md: the local HSM provider
+// (coffer-hsm processes under DIR/hsms, DEVELOPMENT ONLY), the cluster log
+// (DIR/cluster-log.db, served to the HSMs on loopback), and the backup
+// archive (DIR/archive: a local keyring and local object stores).
 //
 // Signals: SIGTERM/SIGINT stop it cleanly (running calls get 5 s). Exit
 // status: 0 after a clean stop, 1 if it could not start (reason printed).
@@ -12,7 +18,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -24,8 +33,12 @@
 #include "absl/time/time.h"
 #include "base/log.h"
 #include "base/status.h"
+#include "manager/backup_archive.h"
+#include "manager/cluster_workflows.h"
 #include "manager/control_plane.h"
 #include "manager/grpc_service.h"
+#include "manager/hsm_provider.h"
+#include "manager/log_host.h"
 #include "manager/state_store.h"
 
 namespace coffer::manager {
@@ -39,7 +52,25 @@ struct Flags {
   std::string tls_key;
   std::string client_ca;
   int retention_interval_seconds = 3600;
+  std::string hsm_binary;
+  int health_interval_seconds = 5;
+  int backup_interval_seconds = 86400;
 };
+
+// coffer-hsm: --hsm-binary, else $COFFER_HSM_BIN, else beside this program
+// (installed) or in the build tree's src/node.
+std::string HsmBinary(const Flags& flags) {
+  if (!flags.hsm_binary.empty()) return flags.hsm_binary;
+  if (const char* env = std::getenv("COFFER_HSM_BIN")) return env;
+  std::error_code ec;
+  const std::filesystem::path self =
+      std::filesystem::read_symlink("/proc/self/exe", ec);
+  for (const char* rel : {"coffer-hsm", "../node/coffer-hsm"}) {
+    const std::filesystem::path candidate = self.parent_path() / rel;
+    if (!ec && access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return "coffer-hsm";
+}
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -63,14 +94,15 @@ absl::Status WritePortFile(const std::string& path, int port) {
 }
 
 // Runs the retention job now and every `interval` until `stop`.
-void RetentionLoop(ControlPlane& cp, absl::Duration interval,
-                   absl::Notification& stop) {
+void RetentionLoop(ControlPlane& cp, ClusterWorkflows& workflows,
+                   absl::Duration interval, absl::Notification& stop) {
   do {
     absl::StatusOr<RetentionReport> report =
         cp.RunRetention(absl::ToUnixSeconds(absl::Now()));
     if (!report.ok()) {
       Log("retention job failed: %s", report.status().ToString().c_str());
     } else if (!report->expired.empty() || !report->purged.empty()) {
+      workflows.DropArchived(report->purged);
       Log("retention job: %zu backups expired, %zu purged",
           report->expired.size(), report->purged.size());
     }
@@ -94,15 +126,35 @@ absl::Status Run(const Flags& flags) {
   COFFER_ASSIGN_OR_RETURN(std::unique_ptr<StateStore> store,
                           StateStore::Open(flags.data_dir));
   std::unique_ptr<ControlPlane> cp = ControlPlane::Create(std::move(store));
-  COFFER_ASSIGN_OR_RETURN(std::unique_ptr<ManagerServer> server,
-                          ManagerServer::Start(*cp, std::move(options)));
+  COFFER_ASSIGN_OR_RETURN(std::unique_ptr<LogHost> log_host,
+                          LogHost::Start(flags.data_dir));
+  LocalHsmProviderOptions provider_options;
+  provider_options.dir = flags.data_dir + "/hsms";
+  provider_options.hsm_binary = HsmBinary(flags);
+  COFFER_ASSIGN_OR_RETURN(std::unique_ptr<HsmProvider> provider,
+                          OpenLocalHsmProvider(provider_options));
+  COFFER_ASSIGN_OR_RETURN(
+      std::unique_ptr<BackupArchive> archive,
+      BackupArchive::OpenLocal(flags.data_dir + "/archive"));
+  WorkflowOptions workflow_options;
+  workflow_options.health_interval =
+      absl::Seconds(flags.health_interval_seconds);
+  workflow_options.backup_interval =
+      absl::Seconds(flags.backup_interval_seconds);
+  ClusterWorkflows workflows(*cp, *provider, *archive, *log_host,
+                             workflow_options);
+  COFFER_RETURN_IF_ERROR(workflows.Recover());
+  COFFER_ASSIGN_OR_RETURN(
+      std::unique_ptr<ManagerServer> server,
+      ManagerServer::Start(*cp, &workflows, std::move(options)));
+  workflows.StartBackground();
   Log("coffer-manager serving on %s (port %d), state in %s",
       flags.listen.c_str(), server->port(), flags.data_dir.c_str());
   if (!flags.port_file.empty()) {
     COFFER_RETURN_IF_ERROR(WritePortFile(flags.port_file, server->port()));
   }
   absl::Notification stop_retention;
-  std::thread retention(RetentionLoop, std::ref(*cp),
+  std::thread retention(RetentionLoop, std::ref(*cp), std::ref(workflows),
                         absl::Seconds(flags.retention_interval_seconds),
                         std::ref(stop_retention));
 
@@ -141,6 +193,17 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--retention-interval", flags.retention_interval_seconds,
                  "seconds between runs of the backup retention job")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--hsm-binary", flags.hsm_binary,
+                 "coffer-hsm for the local HSM provider (default: beside "
+                 "this program, or $COFFER_HSM_BIN)");
+  app.add_option("--health-interval", flags.health_interval_seconds,
+                 "seconds between health checks of every HSM")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--backup-interval", flags.backup_interval_seconds,
+                 "seconds between scheduled backups of a cluster")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);

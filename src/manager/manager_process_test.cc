@@ -149,12 +149,6 @@ TEST_F(ManagerProcessTest, ClustersOverMutualTlsSurviveARestart) {
   s = stub->TagResource(Ctx().get(), tag, &tagged);
   ASSERT_TRUE(s.ok()) << s.error_message();
 
-  pb::CreateHsmRequest hsm;
-  hsm.set_cluster_id(id);
-  pb::CreateHsmResponse no_hsm;
-  s = stub->CreateHsm(Ctx().get(), hsm, &no_hsm);
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-
   // kill -9: only committed state may be counted on, and all of it is.
   manager_->Kill();
   port_ = 0;

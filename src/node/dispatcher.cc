@@ -1,6 +1,7 @@
 #include "node/dispatcher.h"
 
 #include "base/status.h"
+#include "hsm/cluster_sync.h"
 #include "hsm/quorum.h"
 #include "hsm/user_manager.h"
 #include "node/convert.h"
@@ -23,6 +24,8 @@ absl::Status GetInfo(Call& c) {
   out->set_sessions(static_cast<uint32_t>(info.sessions));
   out->set_keys(static_cast<uint32_t>(info.keys));
   out->set_users(static_cast<uint32_t>(info.users));
+  out->set_log_position(info.log_position);
+  out->set_sync_error(info.sync_error);
   if (c.hooks.load) {
     Load load = c.hooks.load();
     out->set_requests_in_flight(load.requests_in_flight);
@@ -86,6 +89,17 @@ absl::Status Sessions(Call& c) {
     COFFER_ASSIGN_OR_RETURN(hsm::Caller caller, c.hsm.Authenticate(token));
     c.response.mutable_login()->set_session(std::move(token));
     c.response.mutable_login()->set_role(ToProto(caller.role));
+    return absl::OkStatus();
+  }
+  if (c.request.has_service_login()) {
+    if (c.peer == nullptr) {
+      return absl::PermissionDeniedError(
+          "a service session needs the connection's client certificate");
+    }
+    COFFER_ASSIGN_OR_RETURN(std::string token,
+                            c.hsm.ServiceLogin(c.peer->certificate_der));
+    c.response.mutable_login()->set_session(std::move(token));
+    c.response.mutable_login()->set_role(pb::ROLE_APPLIANCE_USER);
     return absl::OkStatus();
   }
   COFFER_RETURN_IF_ERROR(c.hsm.Logout(c.request.session()));
@@ -237,6 +251,7 @@ absl::Status ServeLifecycleOrUsers(Call& c) {
     case pb::Request::kActivate:
     case pb::Request::kLogin:
     case pb::Request::kLogout:
+    case pb::Request::kServiceLogin:
       return Sessions(c);
     case pb::Request::kCreateBackup:
       return ServeCreateBackup(c);
@@ -277,17 +292,62 @@ absl::Status ServeLifecycleOrUsers(Call& c) {
 
 }  // namespace internal
 
-Bytes Dispatcher::Handle(ByteView frame, net::FrameStream* stream) {
+namespace {
+
+// How often a change that keeps losing the race for the log is retried
+// before the client hears Aborted (each loss means another HSM's change
+// went in, so the cluster as a whole makes progress).
+constexpr int kMaxLogConflicts = 32;
+
+// Requests never run twice: streams (their frames are gone), and a login,
+// whose refusal may have counted a failed attempt (Hsm::Login catches up
+// with the log itself before calling a user unknown).
+bool RunOnce(const internal::pb::Request& request) {
+  return request.has_create_backup() || request.has_restore_backup() ||
+         request.has_backup_chunk() || request.has_login();
+}
+
+bool LostLogRace(const absl::Status& status) {
+  return absl::IsAborted(status) &&
+         status.message() == hsm::kLogConflictMessage;
+}
+
+// Codes a stale replica could cause: the key, user, session owner or
+// share the request names may be newer than this HSM's copy.
+bool MaybeStale(const absl::Status& status) {
+  return absl::IsNotFound(status) || absl::IsUnauthenticated(status) ||
+         absl::IsPermissionDenied(status) || absl::IsFailedPrecondition(status);
+}
+
+}  // namespace
+
+Bytes Dispatcher::Handle(ByteView frame, net::FrameStream* stream,
+                         const net::PeerIdentity* peer) {
   internal::pb::Request request;
   internal::pb::Response response;
   absl::Status status;
-  if (!request.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
-    status = absl::InvalidArgumentError(
-        "malformed request: not a coffer.hsm.v1.Request message");
-  } else {
+  bool caught_up = false;
+  for (int attempt = 0;; ++attempt) {
+    request.Clear();
+    response.Clear();
+    if (!request.ParseFromArray(frame.data(), static_cast<int>(frame.size()))) {
+      status = absl::InvalidArgumentError(
+          "malformed request: not a coffer.hsm.v1.Request message");
+      break;
+    }
     response.set_id(request.id());
-    internal::Call call{hsm_, hooks_, request, response, stream};
+    internal::Call call{hsm_, hooks_, request, response, stream, peer};
     status = internal::ServeLifecycleOrUsers(call);
+    if (status.ok() || RunOnce(request)) break;
+    if (LostLogRace(status)) {
+      if (attempt < kMaxLogConflicts) continue;
+      break;
+    }
+    if (caught_up || !MaybeStale(status)) break;
+    caught_up = true;
+    const uint64_t before = hsm_.Info().log_position;
+    absl::StatusOr<uint64_t> after = hsm_.CatchUp();
+    if (!after.ok() || *after == before) break;
   }
   if (!status.ok()) response.clear_result();
   *response.mutable_status() = ToProto(status);

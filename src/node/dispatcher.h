@@ -36,8 +36,17 @@ class Dispatcher {
       : hsm_(hsm), hooks_(std::move(hooks)) {}
 
   Bytes Handle(ByteView frame) { return Handle(frame, nullptr); }
-  // `stream`: the connection `frame` came in on, for streamed operations.
-  Bytes Handle(ByteView frame, net::FrameStream* stream);
+  // `stream`: the connection `frame` came in on, for streamed operations;
+  // `peer`: its client certificate, for the service's session.
+  //
+  // In a synced cluster (hsm/cluster_sync.h) a request whose change lost
+  // the race for the cluster log is run again (the HSM has caught up by
+  // then), and a request that fails on a first try (unknown key or user,
+  // say) is run once more if catching up with the log brought news: so a
+  // key or user made through another HSM is usable here as soon as its
+  // creation returned there.
+  Bytes Handle(ByteView frame, net::FrameStream* stream,
+               const net::PeerIdentity* peer = nullptr);
 
  private:
   hsm::Hsm& hsm_;

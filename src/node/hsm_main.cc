@@ -3,6 +3,13 @@
 //
 //   coffer-hsm --data-dir DIR [--listen HOST:PORT] [--port-file FILE]
 //              [--bootstrap-client-ca FILE]
+//              [--cluster-log HOST:PORT --cluster-log-id CLUSTER
+//               --cluster-log-cert FILE --cluster-log-key FILE
+//               --cluster-log-ca FILE]
+//
+// With --cluster-log the HSM syncs with its cluster (hsm/cluster_sync.h):
+// changes go through the log service the manager hosts, and other HSMs'
+// changes are applied as they are committed.
 //
 // Signals: SIGTERM/SIGINT stop it cleanly; SIGUSR1 is the tamper signal
 // (secrets erased, state TAMPERED). Exit status: 0 after a clean stop, 1 if
@@ -23,9 +30,11 @@
 #include "base/status.h"
 #include "crypto/crypto.h"
 #include "hsm/hsm.h"
+#include "log/remote.h"
 #include "net/tls_server.h"
 #include "node/data_dir.h"
 #include "node/dispatcher.h"
+#include "node/sync.h"
 
 namespace coffer::node {
 namespace {
@@ -35,6 +44,8 @@ struct Flags {
   std::string listen = "127.0.0.1:0";
   std::string port_file;
   std::string bootstrap_client_ca;
+  std::string cluster_log, cluster_log_id, cluster_log_cert, cluster_log_key,
+      cluster_log_ca;
 };
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -77,6 +88,39 @@ absl::StatusOr<net::TlsCredentials> ServerCredentials(
   return out;
 }
 
+// The cluster log client, if --cluster-log was given.
+absl::StatusOr<std::shared_ptr<log::ClusterLog>> ConnectClusterLog(
+    const Flags& flags) {
+  if (flags.cluster_log.empty()) return nullptr;
+  if (flags.cluster_log_id.empty() || flags.cluster_log_cert.empty() ||
+      flags.cluster_log_key.empty() || flags.cluster_log_ca.empty()) {
+    return absl::InvalidArgumentError(
+        "--cluster-log needs --cluster-log-id, --cluster-log-cert, "
+        "--cluster-log-key and --cluster-log-ca");
+  }
+  const size_t colon = flags.cluster_log.rfind(':');
+  uint32_t port = 0;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(flags.cluster_log.substr(colon + 1), &port) ||
+      port == 0 || port > 65535) {
+    return absl::InvalidArgumentError("--cluster-log must be HOST:PORT");
+  }
+  net::TlsClientOptions options;
+  COFFER_ASSIGN_OR_RETURN(options.credentials.certificate_chain_pem,
+                          ReadFile(flags.cluster_log_cert));
+  COFFER_ASSIGN_OR_RETURN(std::string key, ReadFile(flags.cluster_log_key));
+  options.credentials.private_key_pem =
+      crypto::SecretBytes::CopyOf(AsBytes(key));
+  std::fill(key.begin(), key.end(), '\0');
+  COFFER_ASSIGN_OR_RETURN(options.credentials.trust_anchors_pem,
+                          ReadFile(flags.cluster_log_ca));
+  COFFER_ASSIGN_OR_RETURN(std::unique_ptr<log::ClusterLog> remote,
+                          log::ConnectRemoteClusterLog(
+                              flags.cluster_log.substr(0, colon),
+                              static_cast<uint16_t>(port), std::move(options)));
+  return std::shared_ptr<log::ClusterLog>(std::move(remote));
+}
+
 absl::Status Run(const Flags& flags) {
   (void)crypto::DisableCoreDumps();
   if (absl::Status s = crypto::InitSecureMemory(); !s.ok()) {
@@ -102,6 +146,15 @@ absl::Status Run(const Flags& flags) {
   if (!stores.tamper_reason.empty()) {
     Log("TAMPER: %s; secrets erased", stores.tamper_reason.c_str());
     hsm->TamperResponse(stores.tamper_reason);
+  }
+
+  COFFER_ASSIGN_OR_RETURN(std::shared_ptr<log::ClusterLog> cluster_log,
+                          ConnectClusterLog(flags));
+  std::unique_ptr<SyncFollower> follower;
+  if (cluster_log) {
+    hsm->AttachClusterLog(MakeLogLink(cluster_log, flags.cluster_log_id));
+    follower =
+        std::make_unique<SyncFollower>(*hsm, cluster_log, flags.cluster_log_id);
   }
 
   const size_t colon = flags.listen.rfind(':');
@@ -142,9 +195,9 @@ absl::Status Run(const Flags& flags) {
       std::unique_ptr<net::TlsServer> server,
       net::TlsServer::Create(
           std::move(options),
-          [&dispatcher](ByteView frame, const net::PeerIdentity&,
+          [&dispatcher](ByteView frame, const net::PeerIdentity& peer,
                         net::FrameStream& stream) {
-            return dispatcher.Handle(frame, &stream);
+            return dispatcher.Handle(frame, &stream, &peer);
           }));
   server_ptr = server.get();
   COFFER_RETURN_IF_ERROR(server->Start());
@@ -171,6 +224,7 @@ absl::Status Run(const Flags& flags) {
     break;
   }
   server->Stop();
+  follower.reset();
   return absl::OkStatus();
 }
 
@@ -190,6 +244,16 @@ int main(int argc, char** argv) {
                  "write the bound port here once serving");
   app.add_option("--bootstrap-client-ca", flags.bootstrap_client_ca,
                  "PEM CA trusted for clients until commissioning");
+  app.add_option("--cluster-log", flags.cluster_log,
+                 "HOST:PORT of the cluster log service (the manager's)");
+  app.add_option("--cluster-log-id", flags.cluster_log_id,
+                 "the manager's id of this HSM's cluster");
+  app.add_option("--cluster-log-cert", flags.cluster_log_cert,
+                 "PEM client certificate for the log service");
+  app.add_option("--cluster-log-key", flags.cluster_log_key,
+                 "PEM private key of that certificate");
+  app.add_option("--cluster-log-ca", flags.cluster_log_ca,
+                 "PEM CA that issued the log service's certificate");
   CLI11_PARSE(app, argc, argv);
   absl::Status status = coffer::node::Run(flags);
   if (!status.ok()) {

@@ -35,6 +35,15 @@ absl::Status Core::Apply(const std::string& kind, const std::string& id,
     keys[handle] = std::move(key);
     return absl::OkStatus();
   }
+  if (kind == kSyncKind) {
+    if (payload == nullptr || payload->size() != 8) {
+      return absl::InvalidArgumentError("sync position is not 8 bytes");
+    }
+    uint64_t position = 0;
+    for (uint8_t b : payload->ExposeSecret()) position = position << 8 | b;
+    if (cluster) cluster->log_position = position;
+    return absl::OkStatus();
+  }
   if (kind == kTamperKind && payload == nullptr) {
     // A completed restore clears the marker.
     if (id == kTamperErasedAtId) {
@@ -77,10 +86,8 @@ absl::Status Core::Apply(const std::string& kind, const std::string& id,
   return absl::OkStatus();
 }
 
-namespace {
-
-absl::Status CommitTo(Core& core, store::SealedStore& store,
-                      std::vector<store::RecordWrite> writes) {
+absl::Status CommitRecords(Core& core, store::SealedStore& store,
+                           std::vector<store::RecordWrite> writes) {
   // Keep what memory needs before the store takes ownership.
   struct Pending {
     std::string kind, id;
@@ -101,14 +108,15 @@ absl::Status CommitTo(Core& core, store::SealedStore& store,
   return absl::OkStatus();
 }
 
-}  // namespace
-
 absl::Status Core::CommitState(std::vector<store::RecordWrite> writes) {
-  return CommitTo(*this, *state_store, std::move(writes));
+  if (!Synced() || writes.empty()) {
+    return CommitRecords(*this, *state_store, std::move(writes));
+  }
+  return CommitThroughLog(*this, std::move(writes));
 }
 
 absl::Status Core::CommitDevice(std::vector<store::RecordWrite> writes) {
-  return CommitTo(*this, *device_store, std::move(writes));
+  return CommitRecords(*this, *device_store, std::move(writes));
 }
 
 }  // namespace coffer::hsm::internal

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "crypto/asymmetric.h"
 #include "crypto/password.h"
+#include "hsm/cluster_sync.h"
 #include "hsm/records.h"
 #include "hsm/types.h"
 #include "store/sealed_store.h"
@@ -59,8 +60,20 @@ struct Core {
   // bearer secrets.
   std::map<std::string, Session> sessions;
 
+  // Cluster sync (cluster_sync.h): the log this HSM is attached to, if any,
+  // and why applying it stopped, if it did.
+  std::shared_ptr<ClusterLogLink> log;
+  std::string sync_error;
+
+  // Whether cluster-scope commits go through the log now.
+  bool Synced() const;
+  // Applies every log entry past this HSM's position (exclusive lock held).
+  absl::Status CatchUpLocked();
+
   // Commits cluster-scope writes, then applies them to memory. Requires an
-  // exclusive lock on `mu`.
+  // exclusive lock on `mu`. When Synced(), the writes are appended to the
+  // cluster log first (Aborted with kLogConflictMessage if another HSM
+  // appended first; this HSM has then caught up).
   absl::Status CommitState(std::vector<store::RecordWrite> writes);
   // The same for device-scope writes.
   absl::Status CommitDevice(std::vector<store::RecordWrite> writes);
@@ -68,6 +81,14 @@ struct Core {
   absl::Status Apply(const std::string& kind, const std::string& id,
                      const crypto::SecretBytes* payload);
 };
+
+// Writes `writes` to `store` in one transaction, then applies them to
+// memory (exclusive lock held).
+absl::Status CommitRecords(Core& core, store::SealedStore& store,
+                           std::vector<store::RecordWrite> writes);
+// CommitState's path when Synced() (sync.cc).
+absl::Status CommitThroughLog(Core& core,
+                              std::vector<store::RecordWrite> writes);
 
 // Record ids for keys are the handle in decimal.
 std::string KeyRecordId(ObjectHandle handle);

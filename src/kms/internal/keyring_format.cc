@@ -136,14 +136,16 @@ absl::StatusOr<WrappedKey> ParseWrapped(ByteView wrapped) {
 }
 
 Bytes EncodeWrappedPrefix(const std::string& key_id) {
-  Bytes out = {kWrapVersion, static_cast<uint8_t>(key_id.size())};
-  out.insert(out.end(), key_id.begin(), key_id.end());
+  Bytes out(2 + key_id.size());
+  out[0] = kWrapVersion;
+  out[1] = static_cast<uint8_t>(key_id.size());
+  std::copy(key_id.begin(), key_id.end(), out.begin() + 2);
   return out;
 }
 
 Bytes WrapAad(const std::string& region, const std::string& key_id,
               ByteView aad) {
-  Bytes out(kWrapLabel, kWrapLabel + sizeof(kWrapLabel));  // with the 0x00
+  Bytes out = LabelPrefix(kWrapLabel);
   out.push_back(static_cast<uint8_t>(region.size()));
   out.insert(out.end(), region.begin(), region.end());
   out.push_back(static_cast<uint8_t>(key_id.size()));

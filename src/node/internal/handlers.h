@@ -16,7 +16,8 @@ struct Call {
   const Dispatcher::Hooks& hooks;
   pb::Request& request;
   pb::Response& response;
-  net::FrameStream* stream = nullptr;  // null: streaming is refused
+  net::FrameStream* stream = nullptr;       // null: streaming is refused
+  const net::PeerIdentity* peer = nullptr;  // null: no service session
 };
 
 // Lifecycle, sessions, users (dispatcher.cc).
