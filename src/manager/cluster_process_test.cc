@@ -43,12 +43,14 @@ void WriteFile(const std::string& path, const std::string& contents) {
 class ClusterProcessTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto c = LocalCluster::Start(kManagerPath, dir_.path(),
-                                 {"--health-interval", "1"});
+    auto c = LocalCluster::Start(kManagerPath, dir_.path(), ManagerArgs());
     ASSERT_TRUE(c.ok()) << c.status();
     cluster_ = std::move(*c);
   }
 
+  virtual std::vector<std::string> ManagerArgs() const {
+    return {"--health-interval", "1"};
+  }
   std::string data() const { return cluster_->data_dir(); }
   std::string Log() { return cluster_->ManagerLog(); }
   pb::Cluster Describe(const std::string& id) {
@@ -369,6 +371,53 @@ TEST_F(ClusterProcessTest, BackupsCopyToAnotherRegionAndNotTheSame) {
   copy.set_destination_region("local");
   s = Rpc(&pb::Manager::Stub::CopyBackupToRegion, copy, &copied);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ClusterProcessTest, TamperedHsmIsReplacedFromTheOthers) {
+  const std::string id = ActiveCluster();
+  ASSERT_TRUE(CreateHsm(id).ok()) << Log();
+  HsmSession app = App(LiveHsms(id)[1]);
+  auto key = app.GenerateEcPair();
+  ASSERT_TRUE(key.ok());
+  const pb::Hsm victim = LiveHsms(id)[0];
+  auto pid = cluster_->HsmPid(victim.hsm_id());
+  ASSERT_TRUE(pid.ok());
+  ASSERT_EQ(kill(*pid, SIGUSR1), 0);  // the tamper signal: secrets erased
+  ASSERT_TRUE(cluster_->WaitFor(id, [&](const pb::Cluster& c) {
+    int active = 0;
+    bool replaced = false;
+    for (const pb::Hsm& h : c.hsms()) {
+      active += h.state() == pb::HSM_STATE_ACTIVE;
+      replaced |= h.hsm_id() == victim.hsm_id() &&
+                  h.state() == pb::HSM_STATE_DELETED &&
+                  h.state_message().find("TAMPERED") != std::string::npos;
+    }
+    return replaced && active == 2 && c.state() == pb::CLUSTER_STATE_ACTIVE;
+  })) << Log();
+  for (const pb::Hsm& h : LiveHsms(id)) {
+    HsmSession s = App(h);
+    EXPECT_TRUE(s.Sign(*key).ok()) << h.hsm_id();
+  }
+}
+
+// The schedule: a manager whose backup interval is 2 s.
+class ScheduledBackupTest : public ClusterProcessTest {
+ protected:
+  std::vector<std::string> ManagerArgs() const override {
+    return {"--health-interval", "1", "--backup-interval", "2"};
+  }
+};
+
+TEST_F(ScheduledBackupTest, BackupsComeOnTheirOwn) {
+  const std::string id = ActiveCluster();
+  const int first = ReadyBackups(id);
+  EXPECT_GE(first, 1);
+  bool more = false;
+  for (int i = 0; i < 100 && !more; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    more = ReadyBackups(id) >= first + 2;
+  }
+  EXPECT_TRUE(more) << Log();
 }
 
 }  // namespace
