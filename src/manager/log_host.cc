@@ -89,6 +89,7 @@ absl::StatusOr<std::unique_ptr<LogHost>> LogHost::Start(
   COFFER_ASSIGN_OR_RETURN(options.credentials.private_key_pem,
                           server.key.ToPem());
   options.credentials.trust_anchors_pem = ca.cert.ToPem();
+  const uint16_t options_port = options.port;
   LogHost* self = h.get();
   auto authorize = [self](const std::string& cluster_id,
                           const net::PeerIdentity& peer) -> absl::Status {
@@ -109,7 +110,16 @@ absl::StatusOr<std::unique_ptr<LogHost>> LogHost::Start(
                             net::FrameStream&) {
             return log::ServeLogRequest(*self->log_, authorize, frame, peer);
           }));
-  COFFER_RETURN_IF_ERROR(h->server_->Start());
+  const uint16_t wanted = options_port;
+  if (absl::Status started = h->server_->Start(); !started.ok()) {
+    if (wanted == 0) return started;
+    // Not a fresh port: the HSMs already running were started with this
+    // one, and a new port would cut them off their cluster's log.
+    return absl::UnavailableError(absl::StrCat(
+        "the cluster log's port ", wanted, " (kept in ", port_file,
+        " because running HSMs use it) cannot be bound: ", started.message(),
+        ". Free the port, or stop the HSMs and remove the file"));
+  }
   COFFER_RETURN_IF_ERROR(WritePort(dir, port_file, h->server_->port()));
   Log("cluster log service on %s:%d", host.c_str(), h->server_->port());
   return h;
