@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/files.h"
 
@@ -44,6 +47,39 @@ bool ReadWhole(const std::string& path, std::string* out) {
 }
 
 }  // namespace
+
+absl::StatusOr<std::string> FindSiblingBinary(const std::string& name,
+                                              const std::string& env,
+                                              const std::string& build_tree) {
+  auto executable = [](const std::string& path) {
+    return !path.empty() && access(path.c_str(), X_OK) == 0;
+  };
+  if (const char* value = std::getenv(env.c_str()); value != nullptr) {
+    if (!executable(value)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("$", env, " (", value, ") is not an executable file"));
+    }
+    return std::string(value);
+  }
+  std::error_code ec;
+  const std::filesystem::path self =
+      std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (const std::string& rel : {name, build_tree}) {
+      const std::string candidate = (self.parent_path() / rel).string();
+      if (executable(candidate)) return candidate;
+    }
+  }
+  if (const char* path = std::getenv("PATH"); path != nullptr) {
+    for (absl::string_view dir : absl::StrSplit(path, ':')) {
+      const std::string candidate = absl::StrCat(dir, "/", name);
+      if (executable(candidate)) return candidate;
+    }
+  }
+  return absl::NotFoundError(
+      absl::StrCat("cannot find ", name, ": set $", env,
+                   ", or install it beside this program"));
+}
 
 absl::StatusOr<pid_t> StartDetached(const std::vector<std::string>& argv,
                                     const std::string& log_file) {

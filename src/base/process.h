@@ -22,6 +22,14 @@
 
 namespace coffer {
 
+// A Coffer program: $`env` if set (InvalidArgument if it is not an
+// executable file), else `name` beside the running program, else at
+// `build_tree` relative to it (the build tree's layout), else on $PATH.
+// NotFound naming `env` otherwise.
+absl::StatusOr<std::string> FindSiblingBinary(const std::string& name,
+                                              const std::string& env,
+                                              const std::string& build_tree);
+
 // Starts `argv` (argv[0] is a path, not looked up on $PATH) detached and
 // returns its pid. The child inherits no descriptor but 0-2. Errors: the
 // log cannot be opened (ErrnoError codes, "cannot open LOG: ..."),

@@ -1,49 +1,18 @@
 #include "cli/daemon.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
-
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "base/process.h"
 #include "cli/command_table.h"
 
 namespace coffer::cli {
 namespace {
 
-bool Executable(const std::string& path) {
-  return !path.empty() && access(path.c_str(), X_OK) == 0;
-}
-
-// $`env`, else `name` beside this program or at `build_tree` relative to
-// it, else on $PATH.
+// A usage error (exit 2): the user's environment names no usable program.
 absl::StatusOr<std::string> FindBinary(const char* name, const char* env,
                                        const char* build_tree) {
-  if (const char* value = std::getenv(env); value != nullptr) {
-    if (!Executable(value)) {
-      return UsageError(
-          absl::StrCat("$", env, " (", value, ") is not an executable file"));
-    }
-    return std::string(value);
-  }
-  std::error_code ec;
-  const std::filesystem::path self =
-      std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    for (const char* rel : {name, build_tree}) {
-      const std::string candidate = (self.parent_path() / rel).string();
-      if (Executable(candidate)) return candidate;
-    }
-  }
-  if (const char* path = std::getenv("PATH"); path != nullptr) {
-    for (absl::string_view dir : absl::StrSplit(path, ':')) {
-      const std::string candidate = absl::StrCat(dir, "/", name);
-      if (Executable(candidate)) return candidate;
-    }
-  }
-  return UsageError(absl::StrCat("cannot find ", name, ": set $", env,
-                                 ", or install it next to coffer"));
+  absl::StatusOr<std::string> path = FindSiblingBinary(name, env, build_tree);
+  if (!path.ok()) return UsageError(std::string(path.status().message()));
+  return path;
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "manager/control_plane.h"
+#include "manager/control_plane_test_fixture.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -22,35 +22,8 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using Code = absl::StatusCode;
 
-constexpr int64_t kDay = 86400;
-constexpr int64_t kStart = 1'700'000'000;
-
-class BackupTransitionsTest : public ::testing::Test {
+class BackupTransitionsTest : public ControlPlaneFixture {
  protected:
-  void SetUp() override { Open(); }
-
-  void Open() {
-    auto store = StateStore::Open(dir_.path());
-    ASSERT_THAT(store, IsOk());
-    ControlPlaneOptions options;
-    options.clock = [this] { return now_; };
-    options.new_id =
-        [this](absl::string_view prefix) -> absl::StatusOr<std::string> {
-      return absl::StrCat(prefix, "-", ++ids_);
-    };
-    cp_ = ControlPlane::Create(std::move(*store), std::move(options));
-  }
-  // Writes through the store while the control plane is closed.
-  void Seed(const std::function<absl::Status(StateStore&)>& write) {
-    cp_.reset();
-    {
-      auto store = StateStore::Open(dir_.path());
-      ASSERT_THAT(store, IsOk());
-      auto body = [&] { return write(**store); };
-      ASSERT_THAT((*store)->Transaction(body), IsOk());
-    }
-    Open();
-  }
   // A cluster in `region` moved to `state` (ACTIVE by default).
   std::string NewCluster(ClusterState state = ClusterState::kActive,
                          const std::string& region = "eu-west-1",
@@ -94,11 +67,6 @@ class BackupTransitionsTest : public ::testing::Test {
     EXPECT_THAT(page, IsOk());
     return page.ok() && page->items.size() == 1 ? page->items[0] : Backup{};
   }
-
-  coffer::testing::TempDir dir_;
-  int64_t now_ = kStart;
-  int ids_ = 0;
-  std::unique_ptr<ControlPlane> cp_;
 };
 
 TEST_F(BackupTransitionsTest, BeginBackupRecordsCreateInProgress) {

@@ -2,8 +2,6 @@
 // States only the HSM provider can reach (ACTIVE, *_IN_PROGRESS, HSM rows,
 // backups) are seeded through the StateStore before the control plane
 // opens it.
-#include "manager/control_plane.h"
-
 #include <functional>
 #include <string>
 #include <vector>
@@ -11,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "manager/control_plane_test_fixture.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -24,9 +23,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using Code = absl::StatusCode;
 
-constexpr int64_t kDay = 86400;
-constexpr int64_t kStart = 1'700'000'000;
-
 std::vector<std::string> Ids(const std::vector<Cluster>& v) {
   std::vector<std::string> out;
   for (const Cluster& c : v) out.push_back(c.cluster_id);
@@ -38,36 +34,8 @@ std::vector<std::string> Ids(const std::vector<Backup>& v) {
   return out;
 }
 
-class ControlPlaneTest : public ::testing::Test {
+class ControlPlaneTest : public ControlPlaneFixture {
  protected:
-  void SetUp() override { Open(); }
-
-  void Open() {
-    auto store = StateStore::Open(dir_.path());
-    ASSERT_THAT(store, IsOk());
-    ControlPlaneOptions options;
-    options.clock = [this] { return now_; };
-    options.new_id =
-        [this](absl::string_view prefix) -> absl::StatusOr<std::string> {
-      return absl::StrCat(prefix, "-", ++ids_);
-    };
-    cp_ = ControlPlane::Create(std::move(*store), std::move(options));
-  }
-  void Reopen() {
-    cp_.reset();
-    Open();
-  }
-  // Writes through the store while the control plane is closed.
-  void Seed(const std::function<absl::Status(StateStore&)>& write) {
-    cp_.reset();
-    {
-      auto store = StateStore::Open(dir_.path());
-      ASSERT_THAT(store, IsOk());
-      auto body = [&] { return write(**store); };
-      ASSERT_THAT((*store)->Transaction(body), IsOk());
-    }
-    Open();
-  }
   void SetClusterState(const std::string& id, ClusterState state) {
     Seed([&](StateStore& s) -> absl::Status {
       absl::StatusOr<Cluster> c = s.GetCluster(id);
@@ -115,11 +83,6 @@ class ControlPlaneTest : public ::testing::Test {
     EXPECT_EQ(page->items.size(), 1u);
     return page->items.empty() ? Cluster{} : page->items[0];
   }
-
-  coffer::testing::TempDir dir_;
-  int64_t now_ = kStart;
-  int ids_ = 0;
-  std::unique_ptr<ControlPlane> cp_;
 };
 
 TEST_F(ControlPlaneTest, CreateClusterRecordsItUninitialized) {

@@ -18,10 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -32,6 +29,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "base/log.h"
+#include "base/process.h"
 #include "base/status.h"
 #include "manager/backup_archive.h"
 #include "manager/cluster_workflows.h"
@@ -58,18 +56,11 @@ struct Flags {
 };
 
 // coffer-hsm: --hsm-binary, else $COFFER_HSM_BIN, else beside this program
-// (installed) or in the build tree's src/node.
-std::string HsmBinary(const Flags& flags) {
+// (installed) or in the build tree's src/node, else on $PATH.
+absl::StatusOr<std::string> HsmBinary(const Flags& flags) {
   if (!flags.hsm_binary.empty()) return flags.hsm_binary;
-  if (const char* env = std::getenv("COFFER_HSM_BIN")) return env;
-  std::error_code ec;
-  const std::filesystem::path self =
-      std::filesystem::read_symlink("/proc/self/exe", ec);
-  for (const char* rel : {"coffer-hsm", "../node/coffer-hsm"}) {
-    const std::filesystem::path candidate = self.parent_path() / rel;
-    if (!ec && access(candidate.c_str(), X_OK) == 0) return candidate.string();
-  }
-  return "coffer-hsm";
+  return FindSiblingBinary("coffer-hsm", "COFFER_HSM_BIN",
+                           "../node/coffer-hsm");
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
@@ -130,7 +121,7 @@ absl::Status Run(const Flags& flags) {
                           LogHost::Start(flags.data_dir));
   LocalHsmProviderOptions provider_options;
   provider_options.dir = flags.data_dir + "/hsms";
-  provider_options.hsm_binary = HsmBinary(flags);
+  COFFER_ASSIGN_OR_RETURN(provider_options.hsm_binary, HsmBinary(flags));
   COFFER_ASSIGN_OR_RETURN(std::unique_ptr<HsmProvider> provider,
                           OpenLocalHsmProvider(provider_options));
   COFFER_ASSIGN_OR_RETURN(
