@@ -8,7 +8,6 @@
 
 #include "CLI/CLI.hpp"
 #include "cli/command_table.h"
-#include "cli/manager_connection.h"
 #include "crypto/secret_bytes.h"
 
 namespace coffer::cli {
@@ -150,7 +149,5 @@ int main(int argc, char** argv) {
   // core dumps and, where the memlock limit allows, in locked pages.
   (void)coffer::crypto::DisableCoreDumps();
   (void)coffer::crypto::InitSecureMemory();
-  const int code = coffer::cli::RunCommandLine(argc, argv);
-  coffer::cli::FinishGrpc();
-  return code;
+  return coffer::cli::RunCommandLine(argc, argv);
 }

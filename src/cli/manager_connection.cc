@@ -19,21 +19,8 @@ absl::StatusOr<ManagerConnection> ManagerConnection::Open(
   return Open(config);
 }
 
-namespace {
-std::atomic<bool> grpc_used{false};
-}  // namespace
-
-void FinishGrpc() {
-  if (!grpc_used) return;
-  // grpc_init waits for a shutdown under way; the blocking shutdown then
-  // finishes everything on this thread.
-  grpc_init();
-  grpc_shutdown_blocking();
-}
-
 absl::StatusOr<ManagerConnection> ManagerConnection::Open(
     const ConnectionConfig& config) {
-  grpc_used = true;
   grpc::SslCredentialsOptions ssl;
   COFFER_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(config.ca));
   COFFER_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFile(config.cert));

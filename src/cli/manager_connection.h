@@ -27,12 +27,6 @@ namespace coffer::cli {
 
 namespace mpb = ::coffer::manager::v1;
 
-// If this process used gRPC: waits until gRPC's shutdown has finished (it
-// runs on a background thread after the last channel goes), so the process
-// does not exit while gRPC is still freeing its TLS state. Call at exit,
-// after every ManagerConnection is gone.
-void FinishGrpc();
-
 class ManagerConnection {
  public:
   // Resolves the config and makes the channel. gRPC connects lazily, so an

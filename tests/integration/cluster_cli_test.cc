@@ -103,7 +103,7 @@ class ClusterCliTest : public ::testing::Test {
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     env.push_back(absl::StrCat("COFFER_MANAGER_BIN=", kManagerPath));
     if (!config_.empty()) env.push_back("COFFER_CONFIG=" + config_);
-    spec.env = ChildEnv(env);
+    spec.env = CliEnv(env);
     spec.timeout = std::chrono::seconds(300);
     return testing::RunProcess(spec);
   }

@@ -36,6 +36,7 @@ std::vector<std::string> ChildEnv(const std::vector<std::string>& extra) {
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     if (absl::StartsWith(*e, "COFFER_") ||
+        absl::StartsWith(*e, "LSAN_OPTIONS=") ||
         absl::StartsWith(*e, "XDG_RUNTIME_DIR=")) {
       continue;
     }
@@ -46,12 +47,19 @@ std::vector<std::string> ChildEnv(const std::vector<std::string>& extra) {
   return env;
 }
 
+std::vector<std::string> CliEnv(std::vector<std::string> extra) {
+  // Only for the CLI's processes: see the file for the one report it hides.
+  extra.push_back(absl::StrCat("LSAN_OPTIONS=suppressions=",
+                               COFFER_TEST_LSAN_CLI_SUPPRESSIONS));
+  return ChildEnv(extra);
+}
+
 ProcessResult RunCoffer(const std::vector<std::string>& args,
                         const std::string& stdin_data) {
   testing::ProcessSpec spec;
   spec.argv = {CofferBin()};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.env = ChildEnv();
+  spec.env = CliEnv();
   spec.stdin_data = stdin_data;
   spec.timeout = std::chrono::seconds(60);
   return testing::RunProcess(spec);

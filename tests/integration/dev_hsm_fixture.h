@@ -30,6 +30,9 @@ std::string HsmBin();
 // An environment for children: ours without COFFER_* and XDG_RUNTIME_DIR,
 // plus COFFER_HSM_BIN and `extra`.
 std::vector<std::string> ChildEnv(const std::vector<std::string>& extra = {});
+// ChildEnv for a `coffer` process: with the LeakSanitizer suppressions of
+// tests/integration/lsan_cli.supp.
+std::vector<std::string> CliEnv(std::vector<std::string> extra = {});
 
 // Runs `coffer args...` (no config unless args name one).
 ProcessResult RunCoffer(const std::vector<std::string>& args,
